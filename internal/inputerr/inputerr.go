@@ -1,0 +1,42 @@
+// Package inputerr is the error type for a bad input: it names the input and
+// the rule it broke, never the input's value.
+package inputerr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is one bad input.
+type Error struct {
+	Input string // the input's name, as the user wrote it (action input name)
+	Rule  string // what the value must be, said so the user knows what to change
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("input %q: %s", e.Input, e.Rule) }
+
+// New returns an *Error for input with a formatted rule.
+func New(input, format string, args ...any) *Error {
+	return &Error{Input: input, Rule: fmt.Sprintf(format, args...)}
+}
+
+// List flattens err (joined or wrapped) into its *Error values, in order.
+// Errors that are not input errors are returned in rest.
+func List(err error) (inputs []*Error, rest []error) {
+	if err == nil {
+		return nil, nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			i, r := List(e)
+			inputs = append(inputs, i...)
+			rest = append(rest, r...)
+		}
+		return inputs, rest
+	}
+	var ie *Error
+	if errors.As(err, &ie) {
+		return []*Error{ie}, nil
+	}
+	return nil, []error{err}
+}
