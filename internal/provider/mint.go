@@ -41,12 +41,18 @@ func (o MintOptions) logf(format string, args ...any) {
 //
 //   - After an ambiguous failure (timeout or reset after sending, 5xx, an
 //     unreadable success body) it looks the name up and revokes whatever a
-//     lost attempt created, then tries again.
+//     lost attempt created, then tries again: under the same name when the
+//     lookup found nothing, else under a suffixed name (name-2, name-3 …)
+//     right away, since many services keep a revoked token's name taken and
+//     would only answer 409.
 //   - When the service refuses the name (409) it cleans up the same way and
-//     retries under a suffixed name (name-2, name-3 …), announced through
-//     BeforeCreate before it is sent.
+//     retries under a suffixed name.
+//   - When the lookup itself fails, it moves on to a suffixed name and tries
+//     the clean-up of the old name again before returning (best effort), so
+//     that clean-up can never hit the token it returns.
 //
-// Any other error is returned at once.
+// Every name is announced through BeforeCreate before it is sent. Any other
+// error is returned at once.
 func Mint(ctx context.Context, p Provider, req MintRequest, o MintOptions) (*Token, error) {
 	if o.Attempts <= 0 {
 		o.Attempts = 4
@@ -60,10 +66,26 @@ func Mint(ctx context.Context, p Provider, req MintRequest, o MintOptions) (*Tok
 	base := req.Name
 	name := base
 	suffix := 1
+	// pending holds names an ambiguous attempt was sent under whose clean-up
+	// has not been confirmed (the lookup failed or never ran).
+	var pending []string
+	cleanup := func(ctx context.Context, keepID string) {
+		for _, n := range pending {
+			revoked, err := revokeNamed(ctx, p, n, keepID)
+			switch {
+			case err != nil:
+				o.logf("failed to revoke tokens named %q left by a failed attempt: %v", n, err)
+			case revoked > 0:
+				o.logf("revoked %d token(s) named %q left by a failed attempt", revoked, n)
+			}
+		}
+		pending = nil
+	}
 	var lastErr error
 	for attempt := 1; attempt <= o.Attempts; attempt++ {
 		if o.BeforeCreate != nil {
 			if err := o.BeforeCreate(name); err != nil {
+				cleanup(context.WithoutCancel(ctx), "")
 				return nil, err
 			}
 		}
@@ -71,44 +93,56 @@ func Mint(ctx context.Context, p Provider, req MintRequest, o MintOptions) (*Tok
 		r.Name = name
 		tok, err := p.Mint(ctx, r)
 		if err == nil {
+			cleanup(ctx, tok.ID)
 			return tok, nil
 		}
 		lastErr = err
 		conflict := httpx.StatusOf(err) == http.StatusConflict
-		if !conflict && !httpx.Ambiguous(err) {
+		ambiguous := httpx.Ambiguous(err)
+		if !conflict && !ambiguous {
+			cleanup(context.WithoutCancel(ctx), "")
 			return nil, err
 		}
 		if ctx.Err() != nil {
+			if ambiguous {
+				pending = append(pending, name)
+			}
 			break
 		}
 		// The service may hold a token under this name that we created.
-		n, rerr := RevokeByName(ctx, p, name)
+		n, rerr := revokeNamed(ctx, p, name, "")
+		rename := conflict || n > 0
 		switch {
 		case errors.Is(rerr, ErrNotSupported):
-			o.logf("create failed ambiguously (%v); this provider cannot list tokens, so a token it may have created cannot be looked up", err)
+			if ambiguous {
+				o.logf("create failed ambiguously (%v); this provider cannot list tokens, so a token it may have created cannot be looked up", err)
+			}
 		case rerr != nil:
-			o.logf("failed to look up tokens named %q after an ambiguous create: %v", name, rerr)
+			o.logf("failed to look up tokens named %q after a failed create: %v", name, rerr)
+			if ambiguous {
+				pending = append(pending, name)
+				rename = true
+			}
 		case n > 0:
 			o.logf("revoked %d token(s) named %q left by an earlier attempt", n, name)
 		}
-		if conflict {
+		if rename && attempt < o.Attempts {
 			suffix++
 			name = FitName(base+"-"+strconv.Itoa(suffix), o.MaxNameLen)
-			o.logf("the service refused the name as taken (409); retrying as %q", name)
-			continue
+			if conflict {
+				o.logf("the service refused the name as taken (409); retrying as %q", name)
+			} else {
+				o.logf("retrying as %q", name)
+			}
 		}
-		if attempt < o.Attempts {
+		if ambiguous && attempt < o.Attempts {
 			if err := o.Sleep(ctx, o.Backoff<<(attempt-1)); err != nil {
 				break
 			}
 		}
 	}
-	// A last clean-up: an ambiguous final failure may have created a token.
-	if httpx.Ambiguous(lastErr) {
-		if n, err := RevokeByName(context.WithoutCancel(ctx), p, name); err == nil && n > 0 {
-			o.logf("revoked %d token(s) named %q left by the failed attempt", n, name)
-		}
-	}
+	// A last clean-up of every name whose lost token is not yet accounted for.
+	cleanup(context.WithoutCancel(ctx), "")
 	return nil, fmt.Errorf("failed to mint after %d attempt(s): %w", o.Attempts, lastErr)
 }
 
@@ -130,6 +164,11 @@ func FindByName(ctx context.Context, p Provider, name string) ([]Token, error) {
 // RevokeByName revokes every live token named exactly name and returns how
 // many it revoked.
 func RevokeByName(ctx context.Context, p Provider, name string) (int, error) {
+	return revokeNamed(ctx, p, name, "")
+}
+
+// revokeNamed is RevokeByName sparing the token whose ID is keepID.
+func revokeNamed(ctx context.Context, p Provider, name, keepID string) (int, error) {
 	toks, err := FindByName(ctx, p, name)
 	if err != nil {
 		return 0, err
@@ -137,6 +176,9 @@ func RevokeByName(ctx context.Context, p Provider, name string) (int, error) {
 	n := 0
 	var errs []error
 	for _, t := range toks {
+		if keepID != "" && t.ID == keepID {
+			continue
+		}
 		if err := p.Revoke(ctx, t); err != nil {
 			errs = append(errs, err)
 			continue
