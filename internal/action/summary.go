@@ -1,0 +1,100 @@
+package action
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/jedib0t/go-pretty/v6/table"
+
+	"github.com/tokenmint/tokenmint/internal/config"
+	"github.com/tokenmint/tokenmint/internal/provider"
+	"github.com/tokenmint/tokenmint/internal/redact"
+)
+
+// targetResult is one secret write of a rotation, for the summary.
+type targetResult struct {
+	Target string
+	Result string
+	OK     bool
+}
+
+// mdCell makes server or user text safe inside a Markdown table cell.
+func mdCell(s string) string {
+	s = redact.Neutralize(s)
+	r := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "`", "'")
+	return r.Replace(s)
+}
+
+// writeSummary appends the job summary table. It never holds a secret:
+// every cell is built from non-secret fields and passed through the masker
+// by the caller's writer as well.
+func writeSummary(rt *Runtime, cfg *config.Config, tok *provider.Token, expires string, revokeInPost bool, targets []targetResult) {
+	t := table.NewWriter()
+	t.SetTitle("tokenmint")
+	t.AppendHeader(table.Row{"", ""})
+	exported := "step output `token`"
+	if cfg.ExportEnv != "" {
+		exported += ", env " + cfg.ExportEnv
+	}
+	if cfg.Rotation() {
+		exported += fmt.Sprintf(", secret %s (%d target(s))", cfg.SecretName, len(targets))
+	}
+	plan := "revoked in the post step"
+	if !revokeInPost {
+		plan = "kept (revoke: " + cfg.Revoke + ")"
+		if cfg.Rotation() && cfg.Revoke == config.RevokeAuto {
+			plan = "kept: it is stored in a secret"
+		}
+	}
+	scopes := strings.Join(tok.Scopes, ", ")
+	if scopes == "" {
+		scopes = strings.Join(cfg.Scopes, ", ")
+	}
+	rows := [][2]string{
+		{"Provider", cfg.Provider},
+		{"Token name", tok.Name},
+		{"Token ID", orNone(tok.ID)},
+		{"Scopes", orNone(scopes)},
+		{"Expires", orNever(expires)},
+		{"Handed out as", exported},
+		{"Revocation", plan},
+	}
+	keys := make([]string, 0, len(tok.Extra))
+	for k := range tok.Extra {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		rows = append(rows, [2]string{k, tok.Extra[k]})
+	}
+	for _, r := range rows {
+		t.AppendRow(table.Row{mdCell(r[0]), mdCell(r[1])})
+	}
+	md := "### tokenmint\n\n" + t.RenderMarkdown() + "\n"
+	if len(targets) > 0 {
+		tt := table.NewWriter()
+		tt.AppendHeader(table.Row{"Secret target", "Result"})
+		for _, tr := range targets {
+			mark := "✅ "
+			if !tr.OK {
+				mark = "❌ "
+			}
+			tt.AppendRow(table.Row{mdCell(tr.Target), mark + mdCell(tr.Result)})
+		}
+		md += "\n" + tt.RenderMarkdown() + "\n"
+	}
+	md = rt.masker.Mask(md)
+	if err := rt.files.Summary(md + "\n"); err != nil {
+		rt.warnf("failed to write the job summary: %v", err)
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,513 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tokenmint/tokenmint/internal/inputerr"
+	"github.com/tokenmint/tokenmint/internal/provider"
+	"github.com/tokenmint/tokenmint/internal/provider/all"
+	"github.com/tokenmint/tokenmint/internal/redact"
+)
+
+// Limits.
+const (
+	MaxTTL     = 90 * 24 * time.Hour
+	MaxTimeout = 5 * time.Minute
+)
+
+// Revoke decisions.
+const (
+	RevokeAuto   = "auto"
+	RevokeAlways = "always"
+	RevokeNever  = "never"
+)
+
+// Config is the parsed, validated inputs.
+type Config struct {
+	Provider       string
+	Spec           provider.Spec
+	AdminKey       redact.Secret
+	APIURL         string // resolved: the input or the provider's default
+	ClientID       string
+	Name           string // resolved: the input or the derived default
+	NameGiven      bool
+	Description    string
+	Scopes         []string
+	TTL            time.Duration
+	Owner          string
+	Repositories   []string
+	Permissions    map[string]string
+	ProviderConfig string
+	ExportEnv      string
+	Revoke         string
+	RevokeFailure  string
+	Timeout        time.Duration
+
+	GitHubToken                redact.Secret
+	GitHubAPIURL               string
+	SecretName                 string
+	SecretType                 string
+	SecretRepositories         []string
+	SecretEnvironment          string
+	SecretOrg                  string
+	SecretVisibility           string
+	SecretSelectedRepositories []string
+	PreviousTokenGrace         time.Duration
+	DryRun                     bool
+
+	Env Env
+}
+
+// Rotation reports whether the run writes the token into secrets.
+func (c *Config) Rotation() bool { return c.SecretName != "" }
+
+// RevokeInPost is the revocation decision saved for the post phase.
+func (c *Config) RevokeInPost() bool {
+	switch c.Revoke {
+	case RevokeAlways:
+		return true
+	case RevokeNever:
+		return false
+	default:
+		return !c.Rotation()
+	}
+}
+
+// ProviderOptions returns the provider options for this config (without
+// the HTTP client, which the caller sets).
+func (c *Config) ProviderOptions() provider.Options {
+	return provider.Options{
+		APIURL: c.APIURL, AdminKey: c.AdminKey, ClientID: c.ClientID,
+		ProviderConfig: c.ProviderConfig, Workspace: c.Env.Workspace,
+	}
+}
+
+// MintRequest returns what to mint.
+func (c *Config) MintRequest() provider.MintRequest {
+	return provider.MintRequest{
+		Name: c.Name, Description: c.Description, Scopes: c.Scopes, TTL: c.TTL,
+		Owner: c.Owner, Repositories: c.Repositories, Permissions: c.Permissions,
+	}
+}
+
+// Env is what the run knows about where it runs (GITHUB_* variables).
+type Env struct {
+	Repository string // owner/repo
+	RunID      string
+	RunAttempt string
+	Action     string // GITHUB_ACTION: the step's id
+	Workspace  string
+	APIURL     string // GITHUB_API_URL
+	// CLI is true outside the action (default names differ).
+	CLI bool
+	Now func() time.Time
+}
+
+// EnvFrom reads Env from a getenv function.
+func EnvFrom(getenv func(string) string) Env {
+	return Env{
+		Repository: getenv("GITHUB_REPOSITORY"),
+		RunID:      getenv("GITHUB_RUN_ID"),
+		RunAttempt: getenv("GITHUB_RUN_ATTEMPT"),
+		Action:     getenv("GITHUB_ACTION"),
+		Workspace:  getenv("GITHUB_WORKSPACE"),
+		APIURL:     getenv("GITHUB_API_URL"),
+	}
+}
+
+// Values holds raw input values by input name. Missing and empty are the
+// same (the runner sends declared inputs without a value as "").
+type Values map[string]string
+
+// Get returns the trimmed value or the input's default.
+func (v Values) Get(name string) string {
+	s := strings.TrimSpace(v[name])
+	if s == "" {
+		if in, ok := Lookup(name); ok {
+			return in.Default
+		}
+	}
+	return s
+}
+
+// Parse validates raw inputs for a mint without network. It returns every
+// problem at once (errors.Join of *inputerr.Error).
+func Parse(v Values, env Env) (*Config, error) { return parse(v, env, false) }
+
+// ParseManage validates the inputs of list and revoke, which mint nothing:
+// scopes are not required.
+func ParseManage(v Values, env Env) (*Config, error) { return parse(v, env, true) }
+
+func parse(v Values, env Env, manage bool) (*Config, error) {
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	c := &Config{Env: env}
+	var errs []error
+	bad := func(input, format string, args ...any) { errs = append(errs, inputerr.New(input, format, args...)) }
+
+	// Unknown keys in Values are a programming error (CLI flags and action
+	// inputs come from the same table); nothing to report here.
+
+	c.Provider = strings.ToLower(v.Get("provider"))
+	spec, known := all.Lookup(c.Provider)
+	switch {
+	case c.Provider == "":
+		bad("provider", "is required: one of %s", strings.Join(all.Names(), ", "))
+	case !known:
+		bad("provider", "must be one of %s", strings.Join(all.Names(), ", "))
+	}
+	c.Spec = spec
+
+	key := v[("admin-key")]
+	if strings.TrimSpace(key) == "" {
+		bad("admin-key", "is required")
+	}
+	c.AdminKey = redact.Secret(strings.TrimSpace(key))
+
+	// api-url
+	c.APIURL = v.Get("api-url")
+	if c.APIURL != "" {
+		if err := CheckURL(c.APIURL); err != nil {
+			bad("api-url", "%s", err)
+		}
+	} else if known {
+		c.APIURL = spec.DefaultAPIURL
+		if c.Provider == "github-app" && env.APIURL != "" {
+			c.APIURL = env.APIURL
+		}
+	}
+	c.APIURL = strings.TrimRight(c.APIURL, "/")
+
+	c.ClientID = v.Get("client-id")
+	c.Description = v.Get("description")
+	if strings.ContainsRune(c.Description, 0) {
+		bad("description", "must not contain NUL characters")
+	}
+
+	// scopes
+	c.Scopes = dedupe(SplitList(v.Get("scopes")))
+	if known {
+		switch {
+		case spec.Scopes == nil && len(c.Scopes) > 0:
+			bad("scopes", "is not supported by the %s provider; remove it", c.Provider)
+		case spec.ScopesRequired && len(c.Scopes) == 0 && !manage:
+			bad("scopes", "is required for the %s provider: one or more of %s", c.Provider, strings.Join(spec.Scopes, ", "))
+		default:
+			for _, s := range c.Scopes {
+				if len(spec.Scopes) > 0 && !slices.Contains(spec.Scopes, s) {
+					bad("scopes", "%q is not a %s scope: use %s", safeItem(s), c.Provider, strings.Join(spec.Scopes, ", "))
+				}
+			}
+		}
+	}
+
+	// ttl
+	ttl, err := ParseTTL(v.Get("ttl"))
+	if err != nil {
+		bad("ttl", "%s", err)
+	} else {
+		limit := MaxTTL
+		if spec.MaxTTL > 0 {
+			limit = spec.MaxTTL
+		}
+		if ttl > limit {
+			bad("ttl", "must be at most %s for the %s provider", humanDuration(limit), c.Provider)
+		}
+		c.TTL = ttl
+	}
+
+	// github-app only inputs.
+	c.Owner = v.Get("owner")
+	c.Repositories = dedupe(SplitList(v.Get("repositories")))
+	if raw := v.Get("permissions"); raw != "" {
+		c.Permissions = map[string]string{}
+		for _, item := range SplitList(raw) {
+			name, level, ok := strings.Cut(item, ":")
+			name, level = strings.TrimSpace(name), strings.TrimSpace(level)
+			if !ok || name == "" || level == "" {
+				bad("permissions", "each item must be name:level, like contents:read")
+				continue
+			}
+			c.Permissions[name] = level
+		}
+	}
+	if known && c.Provider != "github-app" {
+		for _, in := range []string{"owner", "repositories", "permissions"} {
+			if v.Get(in) != "" {
+				bad(in, "is only used by the github-app provider; remove it")
+			}
+		}
+	}
+
+	c.ProviderConfig = v.Get("provider-config")
+	if known && c.Provider != "rest" && c.ProviderConfig != "" {
+		bad("provider-config", "is only used by the rest provider; remove it")
+	}
+
+	// name
+	c.Name = v.Get("name")
+	c.NameGiven = c.Name != ""
+	if c.NameGiven {
+		if hasControl(c.Name) {
+			bad("name", "must not contain control characters or line breaks")
+		} else if spec.MaxNameLen > 0 && len(c.Name) > spec.MaxNameLen {
+			bad("name", "must be at most %d characters for the %s provider", spec.MaxNameLen, c.Provider)
+		}
+	}
+
+	// export-env
+	c.ExportEnv = v.Get("export-env")
+	if c.ExportEnv != "" {
+		if err := CheckEnvName(c.ExportEnv); err != nil {
+			bad("export-env", "%s", err)
+		}
+	}
+
+	c.Revoke = strings.ToLower(v.Get("revoke"))
+	if !slices.Contains([]string{RevokeAuto, RevokeAlways, RevokeNever}, c.Revoke) {
+		bad("revoke", "must be auto, always or never")
+	}
+	c.RevokeFailure = strings.ToLower(v.Get("revoke-failure"))
+	if !slices.Contains([]string{"warn", "fail"}, c.RevokeFailure) {
+		bad("revoke-failure", "must be warn or fail")
+	}
+
+	if d, err := time.ParseDuration(v.Get("timeout")); err != nil {
+		bad("timeout", "must be a Go duration such as 30s or 2m")
+	} else if d <= 0 || d > MaxTimeout {
+		bad("timeout", "must be more than 0 and at most %s", MaxTimeout)
+	} else {
+		c.Timeout = d
+	}
+
+	// Rotation inputs.
+	c.GitHubToken = redact.Secret(strings.TrimSpace(v["github-token"]))
+	c.GitHubAPIURL = v.Get("github-api-url")
+	if c.GitHubAPIURL == "" {
+		c.GitHubAPIURL = env.APIURL
+	}
+	if c.GitHubAPIURL == "" {
+		c.GitHubAPIURL = "https://api.github.com"
+	} else if err := CheckURL(c.GitHubAPIURL); err != nil {
+		bad("github-api-url", "%s", err)
+	}
+	c.GitHubAPIURL = strings.TrimRight(c.GitHubAPIURL, "/")
+	c.SecretName = v.Get("secret-name")
+	c.SecretType = strings.ToLower(v.Get("secret-type"))
+	c.SecretRepositories = dedupe(SplitList(v.Get("secret-repositories")))
+	c.SecretEnvironment = v.Get("secret-environment")
+	c.SecretOrg = v.Get("secret-org")
+	c.SecretVisibility = strings.ToLower(v.Get("secret-visibility"))
+	c.SecretSelectedRepositories = dedupe(SplitList(v.Get("secret-selected-repositories")))
+	if g, err := time.ParseDuration(v.Get("previous-token-grace")); err != nil {
+		if d, derr := ParseTTL(v.Get("previous-token-grace")); derr == nil {
+			c.PreviousTokenGrace = d
+		} else {
+			bad("previous-token-grace", "must be a duration such as 0s, 30m or 2d")
+		}
+	} else if g < 0 {
+		bad("previous-token-grace", "must not be negative")
+	} else {
+		c.PreviousTokenGrace = g
+	}
+	if b, err := ParseBool(v.Get("dry-run")); err != nil {
+		bad("dry-run", "must be true or false")
+	} else {
+		c.DryRun = b
+	}
+	errs = append(errs, checkRotation(c, v)...)
+
+	// Provider-specific checks, only when the generic ones passed for the
+	// fields they read.
+	if known && spec.Check != nil && !manage {
+		if err := spec.Check(c.ProviderOptions(), c.MintRequest()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	if !c.NameGiven && known {
+		c.Name = DefaultName(env, spec.MaxNameLen)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkRotation checks the secret inputs that do not need the secret
+// writer's knowledge; the writer's own BuildTargets checks the rest.
+func checkRotation(c *Config, v Values) []error {
+	var errs []error
+	bad := func(input, format string, args ...any) { errs = append(errs, inputerr.New(input, format, args...)) }
+	if !slices.Contains([]string{"actions", "dependabot", "codespaces"}, c.SecretType) {
+		bad("secret-type", "must be actions, dependabot or codespaces")
+	}
+	if c.SecretName == "" {
+		for _, in := range []string{"secret-repositories", "secret-environment", "secret-org", "secret-selected-repositories"} {
+			if v.Get(in) != "" {
+				bad(in, "needs secret-name (rotation mode); set secret-name or remove it")
+			}
+		}
+		return errs
+	}
+	if c.GitHubToken.Empty() {
+		bad("github-token", "is required with secret-name: a fine-grained PAT or GitHub App token that may write secrets")
+	}
+	return errs
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// refusedEnv are names that change how later steps run.
+var refusedEnv = []string{
+	"PATH", "BASH_ENV", "ENV", "NODE_OPTIONS", "NODE_PATH", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME",
+	"PERL5LIB", "PERL5OPT", "RUBYLIB", "RUBYOPT", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
+	"CLASSPATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_ASKPASS", "SSH_ASKPASS", "GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL",
+	"GIT_CONFIG_SYSTEM", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "PROMPT_COMMAND", "IFS", "PS4", "SHELLOPTS",
+	"BASHOPTS", "HOME", "SHELL", "TMPDIR", "GOFLAGS", "GOPROXY", "CGO_LDFLAGS", "DOTNET_STARTUP_HOOKS",
+	"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE",
+	"REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "DYLD_INSERT_LIBRARIES", "CI",
+}
+
+// refusedPrefixes are families of names the runner or loaders own.
+var refusedPrefixes = []string{"LD_", "DYLD_", "GITHUB_", "RUNNER_", "ACTIONS_", "INPUT_", "STATE_", "GIT_CONFIG_"}
+
+// CheckEnvName validates an export-env name.
+func CheckEnvName(name string) error {
+	if !envName.MatchString(name) {
+		return errors.New("must match [A-Za-z_][A-Za-z0-9_]*")
+	}
+	up := strings.ToUpper(name)
+	if slices.Contains(refusedEnv, up) {
+		return fmt.Errorf("must not be %s: it changes how later steps run; pick a name of your own such as API_TOKEN", name)
+	}
+	for _, p := range refusedPrefixes {
+		if strings.HasPrefix(up, p) {
+			return fmt.Errorf("must not start with %s: those names belong to the runner or the loader; pick a name of your own such as API_TOKEN", p)
+		}
+	}
+	return nil
+}
+
+// CheckURL accepts an absolute https URL, or http/https to a loopback host.
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return errors.New("must be an absolute URL like https://api.example.com")
+	}
+	if u.User != nil {
+		return errors.New("must not carry credentials in the URL")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("must not have a query or fragment")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if IsLoopback(u.Hostname()) {
+			return nil
+		}
+		return errors.New("must use https:// (http:// is allowed only for localhost, 127.0.0.0/8 and ::1)")
+	default:
+		return errors.New("must use https:// (http:// is allowed only for localhost, 127.0.0.0/8 and ::1)")
+	}
+}
+
+// IsLoopback reports whether host is localhost, 127.0.0.0/8 or ::1.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// SplitList splits on commas and newlines and trims each item.
+func SplitList(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// ParseTTL accepts a Go duration or whole days ("7d"); it must be > 0.
+func ParseTTL(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok && days != "" && !strings.ContainsAny(days, "hmsuµn.") {
+		n, err := strconv.Atoi(days)
+		if err != nil || n > 100000 {
+			return 0, errors.New("must be a Go duration (90m, 12h) or whole days (7d)")
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		d, err = time.ParseDuration(s)
+		if err != nil {
+			return 0, errors.New("must be a Go duration (90m, 12h) or whole days (7d)")
+		}
+	}
+	if d <= 0 {
+		return 0, errors.New("must be more than 0")
+	}
+	return d, nil
+}
+
+// ParseBool accepts true/false (any case), as workflow YAML writes them.
+func ParseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true":
+		return true, nil
+	case "false", "":
+		return false, nil
+	}
+	return false, errors.New("not a boolean")
+}
+
+func humanDuration(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
+func dedupe(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// safeItem bounds and neutralizes a list item quoted in an error (scope
+// names are not secrets, but they are user text).
+func safeItem(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return redact.Neutralize(s)
+}
