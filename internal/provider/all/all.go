@@ -5,14 +5,16 @@ import (
 	"sort"
 
 	"github.com/tokenmint/tokenmint/internal/provider"
+	"github.com/tokenmint/tokenmint/internal/provider/githubapp"
 	"github.com/tokenmint/tokenmint/internal/provider/groo"
 	"github.com/tokenmint/tokenmint/internal/provider/tooken"
 )
 
 // specs is the registry. Each provider package exports its Spec.
 var specs = map[string]provider.Spec{
-	tooken.Spec.Name: tooken.Spec,
-	groo.Spec.Name:   groo.Spec,
+	githubapp.Spec.Name: githubapp.Spec,
+	tooken.Spec.Name:    tooken.Spec,
+	groo.Spec.Name:      groo.Spec,
 }
 
 // Lookup returns the Spec for a provider name.
