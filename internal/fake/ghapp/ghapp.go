@@ -435,7 +435,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	now := s.Store.Now().UTC()
+	now := s.Store.Now().UTC().Truncate(time.Second)
 	tok := "ghs_" + randomAlnum(36)
 	rec := fake.Record{ID: "ghs-" + fake.RandomHex(8), Secret: tok, CreatedAt: now, ExpiresAt: now.Add(TokenLifetime),
 		Extra: map[string]string{"installation": strconv.FormatInt(id, 10), "repositories": strings.Join(body.Repositories, ",")}}
