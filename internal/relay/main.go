@@ -142,11 +142,12 @@ func parseFlags(args []string, stdout io.Writer, getenv func(string) string) (*o
 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
 			fmt.Fprintln(stdout, "Usage: tokenmint relay [flags]")
 			fmt.Fprintln(stdout, "\nReceives Tooken webhooks and sends GitHub repository_dispatch events.")
 			fmt.Fprintf(stdout, "Secrets come only from the environment: %s (comma or newline separated) and %s.\n\nFlags:\n", EnvWebhookSecrets, EnvGitHubToken)
-			fs.PrintDefaults()
+			fs.VisitAll(func(f *flag.Flag) {
+				fmt.Fprintf(stdout, "  --%s\n    \t%s (default %q)\n", f.Name, f.Usage, f.DefValue)
+			})
 			return nil, flag.ErrHelp
 		}
 		// The flag package's message names the flag; it never holds a
