@@ -202,9 +202,9 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 		case spec.ScopesRequired && len(c.Scopes) == 0 && !manage:
 			bad("scopes", "is required for the %s provider: one or more of %s", c.Provider, strings.Join(spec.Scopes, ", "))
 		default:
-			for _, s := range c.Scopes {
+			for i, s := range c.Scopes {
 				if len(spec.Scopes) > 0 && !slices.Contains(spec.Scopes, s) {
-					bad("scopes", "%q is not a %s scope: use %s", safeItem(s), c.Provider, strings.Join(spec.Scopes, ", "))
+					bad("scopes", "item %d is not a %s scope: use %s", i+1, c.Provider, strings.Join(spec.Scopes, ", "))
 				}
 			}
 		}
@@ -388,7 +388,7 @@ func CheckEnvName(name string) error {
 	}
 	up := strings.ToUpper(name)
 	if slices.Contains(refusedEnv, up) {
-		return fmt.Errorf("must not be %s: it changes how later steps run; pick a name of your own such as API_TOKEN", name)
+		return errors.New("must not name a variable that changes how later steps run (PATH, BASH_ENV, NODE_OPTIONS, …); pick a name of your own such as API_TOKEN")
 	}
 	for _, p := range refusedPrefixes {
 		if strings.HasPrefix(up, p) {
@@ -503,11 +503,3 @@ func hasControl(s string) bool {
 	return false
 }
 
-// safeItem bounds and neutralizes a list item quoted in an error (scope
-// names are not secrets, but they are user text).
-func safeItem(s string) string {
-	if len(s) > 40 {
-		s = s[:40] + "…"
-	}
-	return redact.Neutralize(s)
-}
