@@ -1,0 +1,647 @@
+package rest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tokenmint/tokenmint/internal/inputerr"
+	"github.com/tokenmint/tokenmint/internal/provider"
+)
+
+// Input is the action input the profile comes from.
+const Input = "provider-config"
+
+// maxProfileSize bounds a profile file.
+const maxProfileSize = 64 << 10
+
+// fieldErr is an input error for provider-config naming a profile field.
+func fieldErr(field, format string, args ...any) *inputerr.Error {
+	return inputerr.New(Input, "%s: %s", field, fmt.Sprintf(format, args...))
+}
+
+// pointerList decodes a JSON pointer or a list of alternatives.
+type pointerList []string
+
+func (p *pointerList) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*p = pointerList{n.Value}
+		return nil
+	case yaml.SequenceNode:
+		var l []string
+		if err := n.Decode(&l); err != nil {
+			return err
+		}
+		*p = l
+		return nil
+	}
+	return fmt.Errorf("line %d: must be a JSON pointer or a list of them", n.Line)
+}
+
+// File is the profile as written (YAML or JSON). See docs/rest-profile.md.
+type File struct {
+	Name           string            `yaml:"name"`
+	BaseURL        string            `yaml:"base_url"`
+	MaxNameLength  int               `yaml:"max_name_length"`
+	Scopes         []string          `yaml:"scopes"`
+	ScopesRequired bool              `yaml:"scopes_required"`
+	Headers        map[string]string `yaml:"headers"`
+	Auth           *struct {
+		Header string `yaml:"header"`
+		Value  string `yaml:"value"`
+		Basic  *struct {
+			User     string `yaml:"user"`
+			Password string `yaml:"password"`
+		} `yaml:"basic"`
+	} `yaml:"auth"`
+	Create *struct {
+		Method       string     `yaml:"method"`
+		Path         string     `yaml:"path"`
+		Body         any        `yaml:"body"`
+		ExpiryFormat string     `yaml:"expiry_format"`
+		Success      []int      `yaml:"success"`
+		Response     *fieldsRaw `yaml:"response"`
+	} `yaml:"create"`
+	Revoke *struct {
+		Method  string `yaml:"method"`
+		Path    string `yaml:"path"`
+		Success []int  `yaml:"success"`
+		Gone    []int  `yaml:"gone"`
+	} `yaml:"revoke"`
+	List *struct {
+		Method        string            `yaml:"method"`
+		Path          string            `yaml:"path"`
+		Query         map[string]string `yaml:"query"`
+		Items         pointerList       `yaml:"items"`
+		Item          *fieldsRaw        `yaml:"item"`
+		RevokedValues []string          `yaml:"revoked_values"`
+		Paging        *struct {
+			PageParam    string `yaml:"page_param"`
+			PerPageParam string `yaml:"per_page_param"`
+			PerPage      int    `yaml:"per_page"`
+			FirstPage    *int   `yaml:"first_page"`
+			MaxPages     int    `yaml:"max_pages"`
+		} `yaml:"paging"`
+	} `yaml:"list"`
+	Rotate *struct {
+		Method   string     `yaml:"method"`
+		Path     string     `yaml:"path"`
+		Success  []int      `yaml:"success"`
+		Response *fieldsRaw `yaml:"response"`
+	} `yaml:"rotate"`
+}
+
+type fieldsRaw struct {
+	ID              pointerList `yaml:"id"`
+	Secret          pointerList `yaml:"secret"`
+	Name            pointerList `yaml:"name"`
+	Scopes          pointerList `yaml:"scopes"`
+	ExpiresAt       pointerList `yaml:"expires_at"`
+	ExpiresAtFormat string      `yaml:"expires_at_format"`
+	CreatedAt       pointerList `yaml:"created_at"`
+	Status          pointerList `yaml:"status"`
+}
+
+// fields says where a token's parts sit in a JSON answer.
+type fields struct {
+	id, secret, name, scopes, expiresAt, createdAt, status pointers
+	expiresAtFormat                                        string
+}
+
+type call struct {
+	method  string
+	path    tmpl
+	success []int
+}
+
+// Profile is a checked, compiled profile.
+type Profile struct {
+	Name           string
+	BaseURL        string
+	MaxNameLength  int
+	Scopes         []string
+	ScopesRequired bool
+
+	headers     map[string]tmpl
+	authHeader  string
+	authValue   tmpl
+	basic       bool
+	basicUser   tmpl
+	basicPass   tmpl
+	create      call
+	body        any // compiled body tree; nil: no body
+	expiryFmt   string
+	createResp  fields
+	revoke      call
+	gone        []int
+	list        *listSpec
+	rotate      *call
+	rotateResp  fields
+	usesClient  bool
+	bodyHasDesc bool
+	bodyScopes  bool
+}
+
+type listSpec struct {
+	call
+	query         map[string]tmpl
+	items         pointers
+	item          fields
+	revokedValues []string
+	paging        bool
+	pageParam     string
+	perPageParam  string
+	perPage       int
+	firstPage     int
+	maxPages      int
+}
+
+// Placeholders per field.
+var (
+	authPlaceholders   = []string{phAdminKey, phClientID}
+	headerPlaceholders = []string{phClientID}
+	createPath         = []string{phClientID}
+	bodyPlaceholders   = []string{phName, phDescription, phScopes, phExpiry, phClientID}
+	idPath             = []string{phID, phClientID}
+	listQuery          = []string{phName, phClientID}
+)
+
+var (
+	headerNameRE = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+.^_|~-]+$`)
+	methods      = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+)
+
+// Load reads the profile from o.ProviderConfig (a path in o.Workspace, or
+// the profile inline) and checks it. Every problem comes back at once, as
+// *inputerr.Error values for provider-config joined with errors.Join.
+func Load(o provider.Options) (*Profile, error) {
+	data, err := read(o)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data)
+}
+
+// Inline reports whether a provider-config value is the profile itself
+// rather than a path: it holds a newline or starts with "{".
+func Inline(cfg string) bool {
+	return strings.ContainsAny(cfg, "\r\n") || strings.HasPrefix(strings.TrimSpace(cfg), "{")
+}
+
+func read(o provider.Options) ([]byte, error) {
+	cfg := o.ProviderConfig
+	if strings.TrimSpace(cfg) == "" {
+		return nil, inputerr.New(Input, "is required by the rest provider: a path in the workspace to a YAML or JSON profile, or the profile inline")
+	}
+	if Inline(cfg) {
+		if len(cfg) > maxProfileSize {
+			return nil, inputerr.New(Input, "the inline profile is larger than %d KiB", maxProfileSize>>10)
+		}
+		return []byte(cfg), nil
+	}
+	path := strings.TrimSpace(cfg)
+	var f io.ReadCloser
+	if o.Workspace == "" {
+		// The CLI without a workspace: a path as given.
+		file, err := os.Open(path)
+		if err != nil {
+			return nil, fileErr(err)
+		}
+		f = file
+	} else {
+		rel := path
+		if filepath.IsAbs(path) {
+			r, err := filepath.Rel(o.Workspace, path)
+			if err != nil {
+				return nil, inputerr.New(Input, "must be a path inside the workspace")
+			}
+			rel = r
+		}
+		rel = filepath.Clean(rel)
+		if !filepath.IsLocal(rel) {
+			return nil, inputerr.New(Input, "must be a path inside the workspace (no \"..\" out of it)")
+		}
+		// os.Root also refuses symbolic links that lead out of the workspace.
+		root, err := os.OpenRoot(o.Workspace)
+		if err != nil {
+			return nil, fmt.Errorf("failed to open the workspace: %w", err)
+		}
+		defer root.Close()
+		file, err := root.Open(rel)
+		if err != nil {
+			return nil, fileErr(err)
+		}
+		f = file
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxProfileSize+1))
+	if err != nil {
+		return nil, inputerr.New(Input, "the profile file cannot be read")
+	}
+	if len(data) > maxProfileSize {
+		return nil, inputerr.New(Input, "the profile file is larger than %d KiB", maxProfileSize>>10)
+	}
+	return data, nil
+}
+
+func fileErr(err error) error {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return inputerr.New(Input, "the profile file does not exist in the workspace")
+	case errors.Is(err, os.ErrPermission):
+		return inputerr.New(Input, "the profile file cannot be read (permission denied)")
+	default:
+		// os.Root's escape refusal and other path errors.
+		return inputerr.New(Input, "the profile file cannot be opened inside the workspace (a path or link leading out of it is refused)")
+	}
+}
+
+var (
+	yamlQuoted  = regexp.MustCompile("`[^`]*`")
+	yamlUnknown = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+$`)
+)
+
+// Parse checks and compiles a profile (YAML or JSON).
+func Parse(data []byte) (*Profile, error) {
+	var f File
+	if err := decode(data, &f); err != nil {
+		return nil, err
+	}
+	return compile(&f)
+}
+
+func decode(data []byte, f *File) error {
+	err := decodeYAML(data, f)
+	if err == nil {
+		return nil
+	}
+	// JSON is YAML, except for tabs used as indentation: try it as JSON.
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+		var v any
+		if json.Unmarshal(t, &v) == nil {
+			y, merr := yaml.Marshal(v)
+			if merr == nil {
+				*f = File{}
+				return decodeYAML(y, f)
+			}
+		}
+	}
+	return err
+}
+
+func decodeYAML(data []byte, f *File) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	err := dec.Decode(f)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, io.EOF) {
+		return inputerr.New(Input, "the profile is empty")
+	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		var errs []error
+		for _, m := range te.Errors {
+			if sub := yamlUnknown.FindStringSubmatch(m); sub != nil {
+				errs = append(errs, inputerr.New(Input, "line %s: unknown field %q", sub[1], sub[2]))
+				continue
+			}
+			errs = append(errs, inputerr.New(Input, "%s", yamlQuoted.ReplaceAllString(m, "a value")))
+		}
+		return errors.Join(errs...)
+	}
+	msg := strings.TrimPrefix(yamlQuoted.ReplaceAllString(err.Error(), "a value"), "yaml: ")
+	return inputerr.New(Input, "is not valid YAML or JSON: %s", msg)
+}
+
+// compiler collects every problem of a profile.
+type compiler struct{ errs []error }
+
+func (c *compiler) bad(field, format string, args ...any) {
+	c.errs = append(c.errs, fieldErr(field, format, args...))
+}
+
+func (c *compiler) template(field, s string, required bool, allowed ...string) tmpl {
+	if s == "" {
+		if required {
+			c.bad(field, "is required")
+		}
+		return tmpl{}
+	}
+	t, err := parseTemplate(s, allowed...)
+	if err != nil {
+		c.bad(field, "%s", err)
+	}
+	return t
+}
+
+func (c *compiler) path(field, s string, allowed []string, need string) tmpl {
+	if s == "" {
+		c.bad(field, "is required")
+		return tmpl{}
+	}
+	if !strings.HasPrefix(s, "/") {
+		c.bad(field, `must start with "/" (it is appended to the base URL)`)
+	}
+	t := c.template(field, s, true, allowed...)
+	if need != "" && !t.uses(need) {
+		c.bad(field, "must contain {{%s}}", need)
+	}
+	return t
+}
+
+func (c *compiler) method(field, m, def string) string {
+	if m == "" {
+		return def
+	}
+	m = strings.ToUpper(m)
+	if !slices.Contains(methods, m) {
+		c.bad(field, "must be one of %s", strings.Join(methods, ", "))
+	}
+	return m
+}
+
+func (c *compiler) statuses(field string, s []int) []int {
+	for _, v := range s {
+		if v < 100 || v > 599 {
+			c.bad(field, "must list HTTP statuses (100 to 599)")
+			break
+		}
+	}
+	return s
+}
+
+func (c *compiler) pointers(field string, raw pointerList, required, root bool) pointers {
+	if len(raw) == 0 {
+		if required {
+			c.bad(field, "is required")
+		}
+		return nil
+	}
+	out := make(pointers, 0, len(raw))
+	for _, r := range raw {
+		p, err := parsePointer(r, root)
+		if err != nil {
+			c.bad(field, "%s", err)
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func (c *compiler) fields(field string, r *fieldsRaw, withSecret, withStatus bool) fields {
+	if r == nil {
+		c.bad(field, "is required")
+		return fields{}
+	}
+	f := fields{
+		id:        c.pointers(field+".id", r.ID, true, false),
+		name:      c.pointers(field+".name", r.Name, false, false),
+		scopes:    c.pointers(field+".scopes", r.Scopes, false, false),
+		expiresAt: c.pointers(field+".expires_at", r.ExpiresAt, false, false),
+		createdAt: c.pointers(field+".created_at", r.CreatedAt, false, false),
+	}
+	if withSecret {
+		f.secret = c.pointers(field+".secret", r.Secret, true, false)
+	} else if len(r.Secret) > 0 {
+		c.bad(field+".secret", "is not read here: listings carry no secrets")
+	}
+	if withStatus {
+		f.status = c.pointers(field+".status", r.Status, false, false)
+	} else if len(r.Status) > 0 {
+		c.bad(field+".status", "is only read in list.item")
+	}
+	f.expiresAtFormat = r.ExpiresAtFormat
+	switch r.ExpiresAtFormat {
+	case "":
+		f.expiresAtFormat = fmtRFC3339
+	case fmtRFC3339, fmtUnix, fmtUnixMS:
+	default:
+		c.bad(field+".expires_at_format", "must be %s, %s or %s", fmtRFC3339, fmtUnix, fmtUnixMS)
+	}
+	return f
+}
+
+func compile(f *File) (*Profile, error) {
+	c := &compiler{}
+	p := &Profile{Name: f.Name, BaseURL: strings.TrimRight(f.BaseURL, "/"), MaxNameLength: f.MaxNameLength, Scopes: f.Scopes, ScopesRequired: f.ScopesRequired}
+	if p.Name == "" {
+		p.Name = "REST"
+	}
+	if len(p.Name) > 64 || strings.ContainsAny(p.Name, "\r\n:#") {
+		c.bad("name", "must be a short label (at most 64 characters, no line breaks, ':' or '#')")
+	}
+	if f.BaseURL != "" {
+		if err := CheckURL(f.BaseURL); err != nil {
+			c.bad("base_url", "%s", err)
+		}
+	}
+	if f.MaxNameLength < 0 {
+		c.bad("max_name_length", "must be 0 (no limit) or more")
+	}
+	for i, s := range f.Scopes {
+		if strings.TrimSpace(s) == "" || strings.ContainsAny(s, ",\r\n") {
+			c.bad(fmt.Sprintf("scopes[%d]", i), "must be a non-empty scope without commas or line breaks")
+		}
+	}
+	if f.ScopesRequired && f.Create != nil && f.Create.Body == nil {
+		c.bad("scopes_required", "needs a create.body with {{scopes}}")
+	}
+
+	var uses []tmpl
+	p.headers = map[string]tmpl{}
+	for k, v := range f.Headers {
+		if !headerNameRE.MatchString(k) {
+			c.bad("headers", "a header name must be an HTTP token")
+			continue
+		}
+		p.headers[k] = c.template("headers."+k, v, false, headerPlaceholders...)
+		uses = append(uses, p.headers[k])
+	}
+
+	switch a := f.Auth; {
+	case a == nil:
+		c.bad("auth", "is required: a header and value template, or basic")
+	case a.Basic != nil && (a.Header != "" || a.Value != ""):
+		c.bad("auth", "set either header and value, or basic, not both")
+	case a.Basic != nil:
+		p.basic = true
+		user, pass := a.Basic.User, a.Basic.Password
+		if user == "" {
+			user = "{{client_id}}"
+		}
+		if pass == "" {
+			pass = "{{admin_key}}"
+		}
+		p.basicUser = c.template("auth.basic.user", user, true, authPlaceholders...)
+		p.basicPass = c.template("auth.basic.password", pass, true, authPlaceholders...)
+		if !p.basicUser.uses(phAdminKey) && !p.basicPass.uses(phAdminKey) {
+			c.bad("auth.basic", "must use {{admin_key}} in user or password")
+		}
+		uses = append(uses, p.basicUser, p.basicPass)
+	default:
+		if a.Header == "" {
+			c.bad("auth.header", "is required (for example Authorization)")
+		} else if !headerNameRE.MatchString(a.Header) {
+			c.bad("auth.header", "must be an HTTP header name")
+		}
+		p.authHeader = a.Header
+		p.authValue = c.template("auth.value", a.Value, true, authPlaceholders...)
+		if a.Value != "" && !p.authValue.uses(phAdminKey) {
+			c.bad("auth.value", "must contain {{admin_key}}")
+		}
+		uses = append(uses, p.authValue)
+	}
+
+	if cr := f.Create; cr == nil {
+		c.bad("create", "is required")
+	} else {
+		p.create = call{method: c.method("create.method", cr.Method, http.MethodPost), path: c.path("create.path", cr.Path, createPath, ""), success: c.statuses("create.success", cr.Success)}
+		uses = append(uses, p.create.path)
+		if cr.Body != nil {
+			if _, ok := cr.Body.(map[string]any); !ok {
+				c.bad("create.body", "must be a JSON object")
+			} else {
+				body, errs := parseBody(cr.Body, "create.body", bodyPlaceholders)
+				c.errs = append(c.errs, errs...)
+				p.body = body
+				if bodyUses(body, phClientID) {
+					p.usesClient = true
+				}
+				p.bodyHasDesc = bodyUses(body, phDescription)
+				p.bodyScopes = bodyUses(body, phScopes)
+			}
+		}
+		p.expiryFmt = cr.ExpiryFormat
+		if p.expiryFmt == "" {
+			p.expiryFmt = fmtRFC3339
+		} else if !slices.Contains(requestExpiryFormats, p.expiryFmt) {
+			c.bad("create.expiry_format", "must be one of %s", strings.Join(requestExpiryFormats, ", "))
+		}
+		p.createResp = c.fields("create.response", cr.Response, true, false)
+	}
+	if f.ScopesRequired && f.Create != nil && f.Create.Body != nil && !p.bodyScopes {
+		c.bad("scopes_required", "needs {{scopes}} in create.body")
+	}
+	if len(f.Scopes) > 0 && f.Create != nil && !p.bodyScopes {
+		c.bad("scopes", "lists scopes but create.body has no {{scopes}} to send them in")
+	}
+
+	if rv := f.Revoke; rv == nil {
+		c.bad("revoke", "is required")
+	} else {
+		p.revoke = call{method: c.method("revoke.method", rv.Method, http.MethodDelete), path: c.path("revoke.path", rv.Path, idPath, phID), success: c.statuses("revoke.success", rv.Success)}
+		uses = append(uses, p.revoke.path)
+		p.gone = c.statuses("revoke.gone", rv.Gone)
+		if rv.Gone == nil {
+			p.gone = []int{http.StatusNotFound, http.StatusGone}
+		}
+	}
+
+	if l := f.List; l != nil {
+		ls := &listSpec{call: call{method: c.method("list.method", l.Method, http.MethodGet), path: c.path("list.path", l.Path, createPath, "")}}
+		uses = append(uses, ls.path)
+		ls.query = map[string]tmpl{}
+		for k, v := range l.Query {
+			if k == "" {
+				c.bad("list.query", "parameter names must not be empty")
+				continue
+			}
+			ls.query[k] = c.template("list.query."+k, v, false, listQuery...)
+			uses = append(uses, ls.query[k])
+		}
+		ls.items = c.pointers("list.items", l.Items, false, true)
+		if len(l.Items) == 0 {
+			ls.items = pointers{{}} // the answer is the array
+		}
+		ls.item = c.fields("list.item", l.Item, false, true)
+		if l.Item != nil && len(l.Item.Name) == 0 {
+			c.bad("list.item.name", "is required: tokens are found by name")
+		}
+		ls.revokedValues = l.RevokedValues
+		if pg := l.Paging; pg != nil {
+			ls.paging = true
+			ls.pageParam, ls.perPageParam, ls.perPage, ls.maxPages = pg.PageParam, pg.PerPageParam, pg.PerPage, pg.MaxPages
+			ls.firstPage = 1
+			if pg.FirstPage != nil {
+				ls.firstPage = *pg.FirstPage
+			}
+			if pg.PageParam == "" {
+				c.bad("list.paging.page_param", "is required")
+			}
+			if pg.PerPage <= 0 {
+				c.bad("list.paging.per_page", "must be 1 or more (a shorter page ends the listing)")
+			}
+			if ls.maxPages == 0 {
+				ls.maxPages = 100
+			} else if ls.maxPages < 0 {
+				c.bad("list.paging.max_pages", "must be 1 or more")
+			}
+		}
+		p.list = ls
+	}
+
+	if r := f.Rotate; r != nil {
+		p.rotate = &call{method: c.method("rotate.method", r.Method, http.MethodPost), path: c.path("rotate.path", r.Path, idPath, phID), success: c.statuses("rotate.success", r.Success)}
+		uses = append(uses, p.rotate.path)
+		if r.Response != nil {
+			p.rotateResp = c.fields("rotate.response", r.Response, true, false)
+		} else {
+			p.rotateResp = p.createResp
+		}
+	}
+
+	for _, t := range uses {
+		if t.uses(phClientID) {
+			p.usesClient = true
+		}
+	}
+	if err := errors.Join(c.errs...); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// CheckURL accepts https URLs, and http only for loopback hosts.
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return errors.New("must be an absolute URL such as https://api.example.com")
+	}
+	if u.User != nil {
+		return errors.New("must not carry credentials")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("must not have a query or fragment")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		h := u.Hostname()
+		if h == "localhost" {
+			return nil
+		}
+		if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
+			return nil
+		}
+		return errors.New("must use https:// (http:// only for localhost)")
+	default:
+		return errors.New("must use https://")
+	}
+}
