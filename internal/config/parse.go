@@ -502,4 +502,3 @@ func hasControl(s string) bool {
 	}
 	return false
 }
-
