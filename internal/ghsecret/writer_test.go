@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -471,5 +472,33 @@ func TestNew_Inputs(t *testing.T) {
 				t.Errorf("base = %q, want %q", got, tc.wantBase)
 			}
 		})
+	}
+}
+
+// A success that spends the primary limit makes go-github refuse the next
+// request on its own (no request sent); the Writer waits until the reset
+// and goes on with a client that forgot the refusal.
+func TestWriter_Write_LimitSpentBySuccess(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.fake.AddRepo("acme", "a")
+	reset := time.Now().Add(2 * time.Minute).Truncate(time.Second)
+	e.fake.Push(ghsecrets.RouteRepoKey, fake.Fault{After: true, Header: map[string]string{
+		"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": strconv.FormatInt(reset.Unix(), 10),
+	}})
+	w := e.writer(t, WithClock(time.Now))
+	res, err := w.Write(context.Background(), []Target{{Name: "TOK", Type: Actions, Scope: ScopeRepository, Repo: Repo{"acme", "a"}}}, value)
+	if err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if res[0].Status != StatusCreated {
+		t.Errorf("status = %s", res[0].Status)
+	}
+	ws := e.waits.all()
+	if len(ws) != 1 || ws[0] < 100*time.Second || ws[0] > 122*time.Second {
+		t.Errorf("waits = %v, want one wait until the reset (~2m)", ws)
+	}
+	if diff := cmp.Diff(Requests{Total: 2, Reads: 1, Writes: 1}, w.Requests()); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
 	}
 }
