@@ -7,6 +7,7 @@ import (
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/provider/githubapp"
 	"github.com/tokenmint/tokenmint/internal/provider/groo"
+	"github.com/tokenmint/tokenmint/internal/provider/hookbase"
 	"github.com/tokenmint/tokenmint/internal/provider/rest"
 	"github.com/tokenmint/tokenmint/internal/provider/tooken"
 )
@@ -15,6 +16,7 @@ import (
 var specs = map[string]provider.Spec{
 	githubapp.Spec.Name: githubapp.Spec,
 	tooken.Spec.Name:    tooken.Spec,
+	hookbase.Spec.Name:  hookbase.Spec,
 	groo.Spec.Name:      groo.Spec,
 	rest.Spec.Name:      rest.Spec,
 }
