@@ -105,8 +105,12 @@ func check(o provider.Options, req provider.MintRequest) error {
 	}
 	if req.Owner != "" && !ownerRE.MatchString(req.Owner) {
 		errs = append(errs, inputerr.New("owner", "must be a GitHub user or organization login (letters, digits, '-')"))
-	} else if req.Owner != "" || len(req.Repositories) > 0 {
-		if _, err := NormalizeRepositories(req.Owner, req.Repositories); err != nil {
+	} else if len(req.Repositories) > 0 {
+		owner := req.Owner
+		if owner == "" {
+			owner = commonOwner(req.Repositories)
+		}
+		if _, err := NormalizeRepositories(owner, req.Repositories); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -85,6 +85,10 @@ func NormalizeRepositories(owner string, repositories []string) ([]string, error
 	for i, r := range repositories {
 		r = strings.TrimSpace(r)
 		if o, name, ok := strings.Cut(r, "/"); ok {
+			if owner == "" {
+				errs = append(errs, inputerr.New("repositories", "entry %d names an owner but owner is not resolved: set owner", i+1))
+				continue
+			}
 			if !strings.EqualFold(o, owner) {
 				errs = append(errs, inputerr.New("repositories", "entry %d names another owner than %s: one installation token covers repositories of one owner", i+1, owner))
 				continue
