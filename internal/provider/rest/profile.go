@@ -272,7 +272,24 @@ func fileErr(err error) error {
 var (
 	yamlQuoted  = regexp.MustCompile("`[^`]*`")
 	yamlUnknown = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+$`)
+	yamlType    = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+) (?:`[^`]*` )?into (.+)$")
 )
+
+// kindOf names a Go target type of a YAML type error in profile terms.
+func kindOf(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "int"):
+		return "a whole number"
+	case goType == "bool":
+		return "true or false"
+	case goType == "string":
+		return "a string"
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	default:
+		return "a mapping"
+	}
+}
 
 // Parse checks and compiles a profile (YAML or JSON).
 func Parse(data []byte) (*Profile, error) {
@@ -318,6 +335,10 @@ func decodeYAML(data []byte, f *File) error {
 		for _, m := range te.Errors {
 			if sub := yamlUnknown.FindStringSubmatch(m); sub != nil {
 				errs = append(errs, inputerr.New(Input, "line %s: unknown field %q", sub[1], sub[2]))
+				continue
+			}
+			if sub := yamlType.FindStringSubmatch(m); sub != nil {
+				errs = append(errs, inputerr.New(Input, "line %s: must be %s, not a YAML %s", sub[1], kindOf(sub[3]), sub[2]))
 				continue
 			}
 			errs = append(errs, inputerr.New(Input, "%s", yamlQuoted.ReplaceAllString(m, "a value")))

@@ -54,7 +54,7 @@ func TestParse_Errors(t *testing.T) {
 		{name: "empty", profile: "\n", want: []string{"the profile is empty"}},
 		{name: "not_yaml", profile: "a: [\n", want: []string{"is not valid YAML or JSON: line 1: did not find expected node content"}},
 		{name: "unknown_field", profile: minimal + "bogus: 1\n", want: []string{`line 9: unknown field "bogus"`}},
-		{name: "wrong_type_hides_value", profile: minimal + "max_name_length: secretvalue\n", want: []string{"line 9: cannot unmarshal !!str a value into int"}},
+		{name: "wrong_type_hides_value", profile: minimal + "max_name_length: secretvalue\n", want: []string{"line 9: must be a whole number, not a YAML str"}},
 		{name: "nothing", profile: "name: x\n", want: []string{
 			"auth: is required: a header and value template, or basic",
 			"create: is required",
@@ -117,6 +117,12 @@ rotate: {path: "/keys/{{admin_key}}"}
 			"auth: set either header and value, or basic, not both",
 		}},
 		{name: "basic_defaults_ok", profile: strings.Replace(minimal, `auth: {header: Authorization, value: "Bearer {{admin_key}}"}`, `auth: {basic: {}}`, 1)},
+		{name: "mapping_expected", profile: "auth: 1\ncreate: [a]\nscopes: {a: b}\nrevoke: {gone: x}\n", want: []string{
+			"line 1: must be a mapping, not a YAML int",
+			"line 2: must be a mapping, not a YAML seq",
+			"line 3: must be a list, not a YAML map",
+			"line 4: must be a list, not a YAML str",
+		}},
 		{name: "json_with_tabs", profile: "{\n\t\"base_url\": \"https://x.example\",\n\t\"auth\": {\"header\": \"X-Key\", \"value\": \"{{admin_key}}\"},\n\t\"create\": {\"path\": \"/k\", \"response\": {\"id\": \"/id\", \"secret\": [\"/key\", \"/data/key\"]}},\n\t\"revoke\": {\"path\": \"/k/{{id}}\"}\n}"},
 	}
 	for _, tc := range cases {

@@ -65,6 +65,11 @@ func check(o provider.Options, req provider.MintRequest) error {
 
 // checkRequest checks the inputs against a loaded profile.
 func checkRequest(p *Profile, o provider.Options, req provider.MintRequest) error {
+	return errors.Join(append(checkOptions(p, o), checkMint(p, req)...)...)
+}
+
+// checkOptions checks the provider options against the profile.
+func checkOptions(p *Profile, o provider.Options) []error {
 	var errs []error
 	if o.APIURL == "" && p.BaseURL == "" {
 		errs = append(errs, inputerr.New("api-url", "is required: the profile sets no base_url"))
@@ -80,6 +85,12 @@ func checkRequest(p *Profile, o provider.Options, req provider.MintRequest) erro
 	if strings.ContainsAny(o.AdminKey.Reveal(), "\r\n") {
 		errs = append(errs, inputerr.New("admin-key", "must be one line: it is sent in an HTTP header"))
 	}
+	return errs
+}
+
+// checkMint checks what to mint against the profile.
+func checkMint(p *Profile, req provider.MintRequest) []error {
+	var errs []error
 	switch {
 	case len(req.Scopes) > 0 && !p.bodyScopes:
 		errs = append(errs, inputerr.New("scopes", "must be empty: the profile's create.body has no {{scopes}}"))
@@ -99,7 +110,7 @@ func checkRequest(p *Profile, o provider.Options, req provider.MintRequest) erro
 	if p.MaxNameLength > 0 && len(req.Name) > p.MaxNameLength {
 		errs = append(errs, inputerr.New("name", "must be at most %d characters (the profile's max_name_length)", p.MaxNameLength))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 type client struct {
@@ -129,7 +140,7 @@ func New(o provider.Options) (provider.Provider, error) {
 
 // NewFromProfile returns the provider for an already loaded profile.
 func NewFromProfile(p *Profile, o provider.Options) (provider.Provider, error) {
-	if err := checkRequest(p, o, provider.MintRequest{}); err != nil {
+	if err := errors.Join(checkOptions(p, o)...); err != nil {
 		return nil, err
 	}
 	base := o.APIURL
@@ -200,7 +211,7 @@ func (c *client) Mint(ctx context.Context, req provider.MintRequest) (*provider.
 	// A derived name is fitted here when the caller did not know the
 	// profile's limit (a name the user gave is checked by Check).
 	req.Name = provider.FitName(req.Name, c.p.MaxNameLength)
-	if err := checkRequest(c.p, provider.Options{APIURL: c.base, ClientID: c.clientID, AdminKey: c.key}, req); err != nil {
+	if err := errors.Join(checkMint(c.p, req)...); err != nil {
 		return nil, err
 	}
 	v := values{phName: req.Name, phClientID: c.clientID, phScopes: req.Scopes}
