@@ -55,6 +55,7 @@ type Runtime struct {
 	masker *redact.Masker
 	gha    *githubactions.Action
 	files  *FileCommands
+	names  []string // token names sent so far (state token-names)
 }
 
 // NewRuntime returns the runtime of a real process.
@@ -157,7 +158,7 @@ func (r *Runtime) infof(format string, args ...any) {
 // Values reads every declared input from the environment.
 func (r *Runtime) Values() config.Values {
 	v := config.Values{}
-	for _, in := range config.Inputs {
+	for _, in := range config.AllInputs() {
 		v[in.Name] = r.Getenv("INPUT_" + strings.ToUpper(in.Name))
 	}
 	return v

@@ -35,9 +35,8 @@ func Main(ctx context.Context, rt *Runtime) error {
 	rt.mask(cfg.AdminKey.Reveal())
 	rt.mask(cfg.GitHubToken.Reveal())
 
-	httpc := rt.httpClient(cfg.Timeout, cfg.Provider+" API")
 	opts := cfg.ProviderOptions()
-	opts.HTTP = httpc
+	opts.HTTP = rt.httpClient(cfg.Timeout, cfg.Provider+" API")
 	opts.Warnf = rt.warnf
 	opts.Now = rt.Now
 	p, err := cfg.Spec.New(opts)
@@ -48,108 +47,124 @@ func Main(ctx context.Context, rt *Runtime) error {
 	if cfg.Provider == "github-app" && cfg.TTL < time.Hour {
 		rt.noticef("github-app tokens last 1h; the ttl of %s is enforced by revoking the token in the post step", cfg.TTL)
 	}
-
+	var rot *rotation
+	if cfg.Rotation() {
+		if rot, err = newRotation(rt, cfg, p); err != nil {
+			rt.reportInputErrors(err)
+			return ErrFailed
+		}
+	}
 	if cfg.DryRun {
-		return dryRun(ctx, rt, cfg)
+		return dryRun(ctx, rt, cfg, rot)
 	}
 
 	// 3. Save the intent: enough for the post phase to find and revoke the
 	// token even if this process dies right after the create is sent.
 	revokeInPost := cfg.RevokeInPost()
-	for k, v := range map[string]string{
+	if err := rt.saveState(map[string]string{
 		stProvider: cfg.Provider, stAPIURL: cfg.APIURL, stClientID: cfg.ClientID,
 		stProviderConfig: cfg.ProviderConfig, stTimeout: cfg.Timeout.String(),
 		stRevoke: fmt.Sprint(revokeInPost), stRevokeFailure: cfg.RevokeFailure,
-	} {
-		if err := rt.files.State(k, v); err != nil {
-			rt.errorf("failed to save state: %v", err)
-			return ErrFailed
-		}
+	}); err != nil {
+		rt.errorf("failed to save state: %v", err)
+		return ErrFailed
+	}
+	mintOpts := provider.MintOptions{
+		MaxNameLen:   cfg.Spec.MaxNameLen,
+		Backoff:      rt.Backoff,
+		BeforeCreate: rt.recordName,
+		Logf:         rt.infof,
+	}
+
+	// 7. Rotation mode mints inside the rotation (4–6 run in its hook).
+	if rot != nil {
+		return rot.run(ctx, mintOpts, revokeInPost)
 	}
 
 	// 4. Mint, recording every name before it is sent.
-	var names []string
-	tok, err := provider.Mint(ctx, p, cfg.MintRequest(), provider.MintOptions{
-		MaxNameLen: cfg.Spec.MaxNameLen,
-		Backoff:    rt.Backoff,
-		BeforeCreate: func(name string) error {
-			names = append(names, name)
-			if err := rt.files.State(stName, name); err != nil {
-				return err
-			}
-			return rt.files.State(stNames, strings.Join(names, "\n"))
-		},
-		Logf: rt.infof,
-	})
+	tok, err := provider.Mint(ctx, p, cfg.MintRequest(), mintOpts)
 	if err != nil {
 		rt.errorf("failed to mint a %s token: %v", cfg.Provider, err)
 		return ErrFailed
 	}
+	// 5–6. Mask, save, hand out.
+	if err := rt.handOut(cfg, tok); err != nil {
+		rt.errorf("%v", err)
+		writeSummary(rt, cfg, tok, revokeInPost, nil)
+		return ErrFailed
+	}
+	// 8. Job summary.
+	writeSummary(rt, cfg, tok, revokeInPost, nil)
+	return nil
+}
 
-	// 5. Mask the token in every form before anything else is written.
-	rt.mask(tok.Secret.Reveal())
+// recordName saves a name about to be sent to the service, so the post
+// phase can find the token by name if this process dies.
+func (r *Runtime) recordName(name string) error {
+	r.names = append(r.names, name)
+	return r.saveState(map[string]string{stName: name, stNames: strings.Join(r.names, "\n")})
+}
+
+func (r *Runtime) saveState(kv map[string]string) error {
+	for _, k := range sortedKeys(kv) {
+		if err := r.files.State(k, kv[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handOut runs steps 5 and 6 for a minted token: mask it in every form
+// before anything else is written, save its ID and expiry, then set the
+// outputs and the exported variable.
+func (r *Runtime) handOut(cfg *config.Config, tok *provider.Token) error {
+	r.mask(tok.Secret.Reveal())
+	st := map[string]string{stID: tok.ID, stExpires: expiry(tok), stName: tok.Name, stScopes: scopesOf(cfg, tok)}
 	if cfg.Provider == "github-app" {
-		if err := rt.files.State(stSecret, tok.Secret.Reveal()); err != nil {
-			rt.errorf("failed to save state: %v", err)
-			return ErrFailed
-		}
+		// Its revocation authenticates with the token itself.
+		st[stSecret] = tok.Secret.Reveal()
 	}
-	expires := ""
-	if !tok.ExpiresAt.IsZero() {
-		expires = tok.ExpiresAt.UTC().Format(time.RFC3339)
+	if err := r.saveState(st); err != nil {
+		return fmt.Errorf("failed to save state: %w", err)
 	}
-	scopes := strings.Join(tok.Scopes, ",")
-	if len(tok.Scopes) == 0 {
-		scopes = strings.Join(cfg.Scopes, ",")
-	}
-	for k, v := range map[string]string{stID: tok.ID, stExpires: expires, stName: tok.Name, stScopes: scopes} {
-		if err := rt.files.State(k, v); err != nil {
-			rt.errorf("failed to save state: %v", err)
-			return ErrFailed
-		}
-	}
-	rt.infof("Minted %s token %q (id %s, expires %s)", cfg.Provider, tok.Name, orNone(tok.ID), orNever(expires))
+	r.infof("Minted %s token %q (id %s, expires %s)", cfg.Provider, tok.Name, orNone(tok.ID), orNever(expiry(tok)))
 
-	// 6. Outputs and the exported variable.
 	outputs := [][2]string{
 		{"token", tok.Secret.Reveal()}, {"token-id", tok.ID}, {"token-name", tok.Name},
-		{"expires-at", expires}, {"scopes", scopes},
+		{"expires-at", expiry(tok)}, {"scopes", scopesOf(cfg, tok)},
 	}
 	for _, k := range sortedKeys(tok.Extra) {
 		outputs = append(outputs, [2]string{k, tok.Extra[k]})
 	}
-	var werr []error
+	var errs []error
 	for _, o := range outputs {
-		if err := rt.files.Output(o[0], o[1]); err != nil {
-			werr = append(werr, err)
+		if err := r.files.Output(o[0], o[1]); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if cfg.ExportEnv != "" {
-		if err := rt.files.Env(cfg.ExportEnv, tok.Secret.Reveal()); err != nil {
-			werr = append(werr, err)
+		if err := r.files.Env(cfg.ExportEnv, tok.Secret.Reveal()); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	if err := errors.Join(werr...); err != nil {
-		rt.errorf("failed to hand the token to later steps: %v", err)
-		writeSummary(rt, cfg, tok, expires, revokeInPost, nil)
-		return ErrFailed
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("failed to hand the token to later steps: %w", err)
 	}
-
-	// 7. Rotation mode.
-	var targets []targetResult
-	if cfg.Rotation() {
-		var err error
-		targets, err = rotateSecrets(ctx, rt, cfg, p, tok)
-		if err != nil {
-			writeSummary(rt, cfg, tok, expires, revokeInPost, targets)
-			rt.errorf("%v", err)
-			return ErrFailed
-		}
-	}
-
-	// 8. Job summary.
-	writeSummary(rt, cfg, tok, expires, revokeInPost, targets)
 	return nil
+}
+
+func expiry(tok *provider.Token) string {
+	if tok.ExpiresAt.IsZero() {
+		return ""
+	}
+	return tok.ExpiresAt.UTC().Format(time.RFC3339)
+}
+
+func scopesOf(cfg *config.Config, tok *provider.Token) string {
+	if len(tok.Scopes) > 0 {
+		return strings.Join(tok.Scopes, ",")
+	}
+	return strings.Join(cfg.Scopes, ",")
 }
 
 func orNone(s string) string {

@@ -3,19 +3,167 @@ package action
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jedib0t/go-pretty/v6/table"
 
 	"github.com/tokenmint/tokenmint/internal/config"
+	"github.com/tokenmint/tokenmint/internal/ghsecret"
 	"github.com/tokenmint/tokenmint/internal/provider"
+	"github.com/tokenmint/tokenmint/internal/rotate"
 )
 
-// rotateSecrets writes the token into the configured secrets (rotation
-// mode) and retires earlier tokens of the rotation.
-func rotateSecrets(ctx context.Context, rt *Runtime, cfg *config.Config, p provider.Provider, tok *provider.Token) ([]targetResult, error) {
-	return nil, errors.New("rotation mode is not wired yet")
+// rotation is rotation mode: the token goes into GitHub secrets and the
+// rotation's earlier tokens are retired.
+type rotation struct {
+	rt  *Runtime
+	cfg *config.Config
+	p   provider.Provider
+	w   *ghsecret.Writer
 }
 
-// dryRun validates and prints the plan without minting.
-func dryRun(ctx context.Context, rt *Runtime, cfg *config.Config) error {
-	rt.infof("dry-run: would mint a %s token named %q with ttl %s", cfg.Provider, cfg.Name, cfg.TTL)
+func newRotation(rt *Runtime, cfg *config.Config, p provider.Provider) (*rotation, error) {
+	w, err := ghsecret.New(cfg.GitHubToken, cfg.GitHubAPIURL,
+		ghsecret.WithHTTP(rt.httpClient(cfg.Timeout, "GitHub API")),
+		ghsecret.WithLogf(rt.infof),
+		ghsecret.WithProgress(func(r ghsecret.Result) { rt.infof("secret %s: %s", r.Label, r.Status) }),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return &rotation{rt: rt, cfg: cfg, p: p, w: w}, nil
+}
+
+func (r *rotation) config(mint provider.MintOptions, dry bool) rotate.Config {
+	prefix := r.cfg.Name
+	if !r.cfg.NameGiven {
+		prefix = rotate.DefaultPrefix(r.cfg.Env.Repository, r.cfg.SecretName)
+	}
+	return rotate.Config{
+		Provider: r.p, Request: r.cfg.MintRequest(), Prefix: prefix, MaxNameLen: r.cfg.Spec.MaxNameLen,
+		Mint: mint, Targets: r.cfg.Targets, Writer: r.w, Grace: r.cfg.PreviousTokenGrace, DryRun: dry,
+		OnToken: func(tok *provider.Token) error { return r.rt.handOut(r.cfg, tok) },
+		Now:     r.rt.Now, Logf: r.rt.infof,
+	}
+}
+
+func (r *rotation) exec(ctx context.Context, rc rotate.Config) (*rotate.Result, error) {
+	if r.cfg.TokenID != "" {
+		return rotate.RunNative(ctx, rc, r.cfg.TokenID)
+	}
+	return rotate.Run(ctx, rc)
+}
+
+// run mints (or rotates natively), writes every target and retires the
+// earlier tokens. A failed target fails the step; a failed retirement
+// follows revoke-failure.
+func (r *rotation) run(ctx context.Context, mint provider.MintOptions, revokeInPost bool) error {
+	res, err := r.exec(ctx, r.config(mint, false))
+	var tok *provider.Token
+	var rows []targetResult
+	if res != nil {
+		tok = res.Token
+		rows = rotationRows(res)
+	}
+	if tok != nil {
+		writeSummary(r.rt, r.cfg, tok, revokeInPost, rows)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, rotate.ErrRetireFailed) && r.cfg.RevokeFailure != "fail":
+		r.rt.warnf("%v", err)
+		return nil
+	default:
+		r.rt.errorf("%v", err)
+		return ErrFailed
+	}
+}
+
+// rotationRows turns a rotation result into summary rows.
+func rotationRows(res *rotate.Result) []targetResult {
+	var rows []targetResult
+	for _, t := range res.Targets {
+		detail := string(t.Status)
+		if t.Err != nil {
+			detail += ": " + t.Err.Error()
+		}
+		rows = append(rows, targetResult{Target: t.Label, Result: detail, OK: t.OK()})
+	}
+	for _, p := range res.Previous {
+		detail := string(p.Action)
+		if p.Err != nil {
+			detail += ": " + p.Err.Error()
+		}
+		rows = append(rows, targetResult{Target: "earlier token " + p.Token.ID + " (" + p.Token.Name + ")", Result: detail, OK: p.Err == nil})
+	}
+	for _, w := range res.Warnings {
+		rows = append(rows, targetResult{Target: "earlier tokens", Result: w, OK: true})
+	}
+	return rows
+}
+
+// dryRun validates, resolves what can be resolved without changing
+// anything, and prints the plan. No create, PUT or DELETE is sent.
+func dryRun(ctx context.Context, rt *Runtime, cfg *config.Config, rot *rotation) error {
+	plan := table.NewWriter()
+	plan.SetStyle(table.StyleLight)
+	plan.SetTitle("tokenmint dry run: nothing is minted, written or revoked")
+	plan.AppendRows([]table.Row{
+		{"Provider", cfg.Provider}, {"API URL", cfg.APIURL}, {"Token name", cfg.Name},
+		{"Scopes", orNone(strings.Join(cfg.Scopes, ", "))}, {"TTL", cfg.TTL.String()},
+		{"Revocation", revokePlan(cfg, cfg.RevokeInPost())},
+	})
+	if cfg.ExportEnv != "" {
+		plan.AppendRow(table.Row{"Export", "env " + cfg.ExportEnv})
+	}
+	var rows []targetResult
+	var failed error
+	if rot != nil {
+		res, err := rot.exec(ctx, rot.config(provider.MintOptions{}, true))
+		if res != nil {
+			if res.Name != "" {
+				plan.AppendRow(table.Row{"Rotation name", res.Name})
+			}
+			rows = rotationRows(res)
+		}
+		failed = err
+	}
+	rt.printLines(plan.Render())
+	if len(rows) > 0 {
+		tt := table.NewWriter()
+		tt.SetStyle(table.StyleLight)
+		tt.AppendHeader(table.Row{"Target", "Plan"})
+		for _, r := range rows {
+			tt.AppendRow(table.Row{r.Target, r.Result})
+		}
+		rt.printLines(tt.Render())
+	}
+	md := "### tokenmint dry run\n\nNothing was minted, written or revoked.\n\n"
+	if err := rt.files.Summary(rt.masker.Mask(md)); err != nil {
+		rt.warnf("failed to write the job summary: %v", err)
+	}
+	if failed != nil {
+		rt.errorf("dry run: %v", failed)
+		return ErrFailed
+	}
 	return nil
+}
+
+// printLines logs a rendered table line by line (each neutralized).
+func (r *Runtime) printLines(s string) {
+	for _, line := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		r.infof("%s", line)
+	}
+}
+
+func revokePlan(cfg *config.Config, revokeInPost bool) string {
+	if revokeInPost {
+		return "revoked in the post step"
+	}
+	if cfg.Rotation() && cfg.Revoke == config.RevokeAuto {
+		return "kept: it is stored in a secret"
+	}
+	return fmt.Sprintf("kept (revoke: %s)", cfg.Revoke)
 }

@@ -29,7 +29,8 @@ func mdCell(s string) string {
 // writeSummary appends the job summary table. It never holds a secret:
 // every cell is built from non-secret fields and passed through the masker
 // by the caller's writer as well.
-func writeSummary(rt *Runtime, cfg *config.Config, tok *provider.Token, expires string, revokeInPost bool, targets []targetResult) {
+func writeSummary(rt *Runtime, cfg *config.Config, tok *provider.Token, revokeInPost bool, targets []targetResult) {
+	expires := expiry(tok)
 	t := table.NewWriter()
 	t.SetTitle("tokenmint")
 	t.AppendHeader(table.Row{"", ""})
@@ -40,13 +41,7 @@ func writeSummary(rt *Runtime, cfg *config.Config, tok *provider.Token, expires 
 	if cfg.Rotation() {
 		exported += fmt.Sprintf(", secret %s (%d target(s))", cfg.SecretName, len(targets))
 	}
-	plan := "revoked in the post step"
-	if !revokeInPost {
-		plan = "kept (revoke: " + cfg.Revoke + ")"
-		if cfg.Rotation() && cfg.Revoke == config.RevokeAuto {
-			plan = "kept: it is stored in a secret"
-		}
-	}
+	plan := revokePlan(cfg, revokeInPost)
 	scopes := strings.Join(tok.Scopes, ", ")
 	if scopes == "" {
 		scopes = strings.Join(cfg.Scopes, ", ")

@@ -45,6 +45,7 @@ var Inputs = []Input{
 	{Name: "secret-visibility", Default: "private", Description: "Organization secrets: all, private or selected."},
 	{Name: "secret-selected-repositories", Description: "With secret-visibility selected: owner/repo (or bare repo) list."},
 	{Name: "previous-token-grace", Default: "0s", Description: "Rotation mode: after every secret write succeeded, earlier tokens of this rotation older than this are revoked."},
+	{Name: "token-id", Description: "Rotation mode with a provider that rotates natively (tooken): rotate this existing token in place instead of minting a new one. The old secret stops working at once."},
 	{Name: "dry-run", Default: "false", Description: "Validate inputs, resolve targets and public keys, print the plan; mint, write and revoke nothing."},
 }
 

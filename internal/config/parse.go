@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenmint/tokenmint/internal/ghsecret"
 	"github.com/tokenmint/tokenmint/internal/inputerr"
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/provider/all"
@@ -62,6 +63,10 @@ type Config struct {
 	SecretSelectedRepositories []string
 	PreviousTokenGrace         time.Duration
 	DryRun                     bool
+	// TokenID selects native rotation of an existing token (tooken).
+	TokenID string
+	// Targets are the secret writes (rotation mode), built by Parse.
+	Targets []ghsecret.Target
 
 	Env Env
 }
@@ -302,6 +307,10 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 	}
 	c.GitHubAPIURL = strings.TrimRight(c.GitHubAPIURL, "/")
 	c.SecretName = v.Get("secret-name")
+	c.TokenID = v.Get("token-id")
+	if hasControl(c.TokenID) {
+		bad("token-id", "must not contain control characters")
+	}
 	c.SecretType = strings.ToLower(v.Get("secret-type"))
 	c.SecretRepositories = dedupe(SplitList(v.Get("secret-repositories")))
 	c.SecretEnvironment = v.Get("secret-environment")
@@ -343,25 +352,34 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 	return c, nil
 }
 
-// checkRotation checks the secret inputs that do not need the secret
-// writer's knowledge; the writer's own BuildTargets checks the rest.
+// checkRotation checks the rotation inputs. With secret-name set the
+// secret writer's BuildTargets checks every target rule; without it, a
+// secret-* input that differs from its default is a mistake.
 func checkRotation(c *Config, v Values) []error {
 	var errs []error
 	bad := func(input, format string, args ...any) { errs = append(errs, inputerr.New(input, format, args...)) }
-	if !slices.Contains([]string{"actions", "dependabot", "codespaces"}, c.SecretType) {
-		bad("secret-type", "must be actions, dependabot or codespaces")
-	}
 	if c.SecretName == "" {
-		for _, in := range []string{"secret-repositories", "secret-environment", "secret-org", "secret-selected-repositories"} {
-			if v.Get(in) != "" {
+		for _, in := range []string{"secret-type", "secret-repositories", "secret-environment", "secret-org",
+			"secret-visibility", "secret-selected-repositories", "token-id"} {
+			def, _ := Lookup(in)
+			if val := strings.TrimSpace(v[in]); val != "" && !strings.EqualFold(val, def.Default) {
 				bad(in, "needs secret-name (rotation mode); set secret-name or remove it")
 			}
 		}
 		return errs
 	}
 	if c.GitHubToken.Empty() {
-		bad("github-token", "is required with secret-name: a fine-grained PAT or GitHub App token that may write secrets")
+		bad("github-token", "is required with secret-name: a fine-grained PAT or GitHub App token that may write secrets (GITHUB_TOKEN cannot)")
 	}
+	targets, err := ghsecret.BuildTargets(ghsecret.TargetOptions{
+		SecretName: c.SecretName, SecretType: c.SecretType, Repositories: c.SecretRepositories,
+		CurrentRepository: c.Env.Repository, Environment: c.SecretEnvironment, Org: c.SecretOrg,
+		Visibility: c.SecretVisibility, SelectedRepositories: c.SecretSelectedRepositories,
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.Targets = targets
 	return errs
 }
 
