@@ -218,8 +218,9 @@ func (c *client) Mint(ctx context.Context, req provider.MintRequest) (*provider.
 	if req.Description != "" {
 		v[phDescription] = req.Description
 	}
+	start := c.now()
 	if req.TTL > 0 {
-		now := c.now()
+		now := start
 		v[phExpiry] = expiry(c.p.expiryFmt, now, req.TTL)
 		for _, f := range requestExpiryFormats {
 			v[phExpiry+":"+f] = expiry(f, now, req.TTL)
@@ -247,8 +248,13 @@ func (c *client) Mint(ctx context.Context, req provider.MintRequest) (*provider.
 	if tok.Scopes == nil && !c.p.createResp.scopes.set() {
 		tok.Scopes = slices.Clone(req.Scopes)
 	}
-	if req.TTL > 0 && tok.ExpiresAt.IsZero() && c.p.createResp.expiresAt.set() {
-		c.warn("the %s service set no expiry on token %s: only the post-step revocation bounds its life", redact.Neutralize(c.p.Name), redact.Neutralize(tok.ID))
+	if req.TTL > 0 && c.p.createResp.expiresAt.set() {
+		switch {
+		case tok.ExpiresAt.IsZero():
+			c.warn("the %s service set no expiry on token %s: only the post-step revocation bounds its life", redact.Neutralize(c.p.Name), redact.Neutralize(tok.ID))
+		case tok.ExpiresAt.After(start.Add(req.TTL + time.Minute)):
+			c.warn("the %s service set token %s to expire at %s, later than the requested ttl of %s", redact.Neutralize(c.p.Name), redact.Neutralize(tok.ID), tok.ExpiresAt.Format(time.RFC3339), req.TTL)
+		}
 	}
 	return tok, nil
 }

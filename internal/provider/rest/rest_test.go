@@ -49,7 +49,8 @@ func noSleep(context.Context, time.Duration) error { return nil }
 // request is what a fake saw: enough to say two clients sent the same.
 type request struct {
 	Method, Path, Query string
-	Auth, ContentType   string
+	Auth, APIKey        string
+	ContentType         string
 	Body                any
 }
 
@@ -69,7 +70,7 @@ func (r *recorder) wrap(h http.Handler) http.Handler {
 			}
 		}
 		r.mu.Lock()
-		r.reqs = append(r.reqs, request{req.Method, req.URL.Path, req.URL.RawQuery, req.Header.Get("Authorization"), req.Header.Get("Content-Type"), body})
+		r.reqs = append(r.reqs, request{req.Method, req.URL.Path, req.URL.RawQuery, req.Header.Get("Authorization"), req.Header.Get("X-API-Key"), req.Header.Get("Content-Type"), body})
 		r.mu.Unlock()
 		h.ServeHTTP(w, req)
 	})
