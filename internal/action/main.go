@@ -19,8 +19,9 @@ func Main(ctx context.Context, rt *Runtime) error {
 	// no line (even an error) can carry them; the runner is told below,
 	// once the inputs are valid.
 	vals := rt.Values()
-	rt.protect(vals["admin-key"])
-	rt.protect(vals["github-token"])
+	for _, name := range []string{"admin-key", "private-key", "github-token"} {
+		rt.protect(vals[name])
+	}
 	env := config.EnvFrom(rt.Getenv)
 	env.Now = rt.Now
 

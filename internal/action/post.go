@@ -28,6 +28,9 @@ func Post(ctx context.Context, rt *Runtime) error {
 		return nil // nothing was minted
 	}
 	adminKey := rt.input("admin-key")
+	if adminKey == "" {
+		adminKey = rt.input("private-key") // create-github-app-token's name
+	}
 	rt.mask(adminKey)
 	secret := rt.state(stSecret)
 	rt.mask(secret)

@@ -15,6 +15,7 @@ import (
 	"github.com/tokenmint/tokenmint/internal/inputerr"
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/provider/all"
+	"github.com/tokenmint/tokenmint/internal/provider/githubapp"
 	"github.com/tokenmint/tokenmint/internal/redact"
 )
 
@@ -132,6 +133,18 @@ func EnvFrom(getenv func(string) string) Env {
 // same (the runner sends declared inputs without a value as "").
 type Values map[string]string
 
+// with returns a copy of v with the given values set.
+func (v Values) with(kv map[string]string) Values {
+	out := make(Values, len(v)+len(kv))
+	for k, val := range v {
+		out[k] = val
+	}
+	for k, val := range kv {
+		out[k] = val
+	}
+	return out
+}
+
 // Get returns the trimmed value or the input's default.
 func (v Values) Get(name string) string {
 	s := strings.TrimSpace(v[name])
@@ -172,7 +185,26 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 	}
 	c.Spec = spec
 
-	key := v[("admin-key")]
+	// create-github-app-token's input names (app-id, private-key,
+	// permission-<name>, skip-token-revoke, github-api-url) resolve onto
+	// ours for github-app; for other providers they are mistakes.
+	var aliasPerms map[string]string
+	if c.Provider == "github-app" {
+		a, err := githubapp.ResolveAliases(func(n string) string { return v[n] })
+		if err != nil {
+			errs = append(errs, err)
+		}
+		v = v.with(map[string]string{"client-id": a.ClientID, "admin-key": a.AdminKey.Reveal(), "api-url": a.APIURL, "revoke": a.Revoke})
+		aliasPerms = a.Permissions
+	} else {
+		for _, in := range ExtraInputs {
+			if strings.TrimSpace(v[in.Name]) != "" {
+				bad(in.Name, "is only used by the github-app provider; remove it")
+			}
+		}
+	}
+
+	key := v["admin-key"]
 	if strings.TrimSpace(key) == "" {
 		bad("admin-key", "is required")
 	}
@@ -233,7 +265,15 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 	// github-app only inputs.
 	c.Owner = v.Get("owner")
 	c.Repositories = dedupe(SplitList(v.Get("repositories")))
-	if raw := v.Get("permissions"); raw != "" {
+	if c.Provider == "github-app" {
+		c.Permissions = aliasPerms
+		owner, repos, err := githubapp.ResolveTarget(c.Owner, c.Repositories, env.Repository)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			c.Owner, c.Repositories = owner, repos
+		}
+	} else if raw := v.Get("permissions"); raw != "" {
 		c.Permissions = map[string]string{}
 		for _, item := range SplitList(raw) {
 			name, level, ok := strings.Cut(item, ":")
