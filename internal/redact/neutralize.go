@@ -37,7 +37,11 @@ func Neutralize(s string) string {
 	}
 	out := b.String()
 	// A colon pair can open a command; a hash pair plus bracket can too.
-	out = strings.ReplaceAll(out, "::", ":\u200b:")
+	// ReplaceAll does not overlap matches (":::" would keep a pair), so
+	// repeat until no pair is left.
+	for strings.Contains(out, "::") {
+		out = strings.ReplaceAll(out, "::", ":\u200b:")
+	}
 	out = strings.ReplaceAll(out, "##[", "#\u200b#[")
 	return out
 }
