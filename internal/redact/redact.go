@@ -51,6 +51,10 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(Placeholder), nil 
 // without padding) and URL-encoded forms of the value. Short fragments
 // (under 4 bytes) are left out: masking them would blank ordinary text.
 func Forms(value string) []string {
+	if len(strings.TrimSpace(value)) < 4 {
+		// Too short to be a secret: its encodings would blank ordinary text.
+		return nil
+	}
 	seen := map[string]bool{}
 	var out []string
 	add := func(v string) {
