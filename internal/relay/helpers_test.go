@@ -55,6 +55,8 @@ type fakeGitHub struct {
 	auth    []string
 	respond func(repo string, n int, w http.ResponseWriter) bool // true: answered
 	block   func(repo string)                                    // called before answering
+	// delivered, when set, receives the repo of every recorded dispatch.
+	delivered chan string
 }
 
 func newFakeGitHub(t testing.TB) *fakeGitHub {
@@ -99,8 +101,12 @@ func (f *fakeGitHub) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.got = append(f.got, dispatch{Repo: repo, EventType: req.EventType, ClientPayload: req.ClientPayload})
+	delivered := f.delivered
 	f.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
+	if delivered != nil {
+		delivered <- repo
+	}
 }
 
 func (f *fakeGitHub) dispatches() []dispatch {
