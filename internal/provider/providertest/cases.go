@@ -87,7 +87,7 @@ var cases = []caseDef{
 	{name: CaseCreateSlow, needs: needListOrRoute, run: func(c *C) { caseCreateLost(c, fake.Fault{After: true, Delay: 10 * c.H.Timeout}) }},
 	{name: CaseCreateMalformed, needs: needListOrRoute, run: caseCreateMalformed},
 	{name: CaseCreateMalformedOK, needs: needListOrRoute, run: func(c *C) { caseCreateLost(c, fake.Fault{RawBody: `{"id": "tm_x", "token": `}) }},
-	{name: CaseCreateHuge, serial: true, needs: needListOrRoute, run: caseCreateHuge},
+	{name: CaseCreateHuge, serial: true, run: caseCreateHuge},
 	{name: CaseCreateHostile, run: caseCreateHostile},
 	{name: CaseCreateHostile5xx, run: caseCreateHostile5xx},
 	{name: CaseList5xx, needs: needList, run: caseList5xx},
@@ -333,6 +333,17 @@ func caseCreateHuge(c *C) {
 		c.T.Errorf("allocated %d bytes while refusing a %d-byte answer, want < %d", delta, HugeBody, MaxHeapDelta)
 	}
 	c.T.Logf("huge body: read %d bytes, allocated %.1f MiB", read, float64(delta)/(1<<20))
+	if !c.H.Caps.CanList || c.H.Routes.List == "" {
+		// The create the server performed cannot be looked up: the token
+		// is kept on purpose (the post phase would revoke it by ID only).
+		for _, r := range c.Server.Store.Live() {
+			c.Keep(r.ID)
+		}
+		if got := c.LastMint().Creates; got != 1 {
+			c.T.Errorf("creates = %d, want 1", got)
+		}
+		return
+	}
 	c.WantOp("mint", Op{Creates: 1, Lists: 1, Revokes: 1, Total: 3}, c.LastMint())
 }
 
