@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	fakegroo "github.com/tokenmint/tokenmint/internal/fake/groo"
 	fakehookbase "github.com/tokenmint/tokenmint/internal/fake/hookbase"
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/provider/providertest"
@@ -79,5 +80,43 @@ func conformanceHarnesses(t *testing.T) []providertest.Harness {
 		hookbaseHarness("rest/hookbase.json/create=sdk,list=data,delete=200,x-api-key", xAPIKey(t), fakehookbase.Options{Create: fakehookbase.CreateSDK, List: fakehookbase.ListData, Delete: fakehookbase.Delete200}),
 		hookbaseHarness("rest/hookbase.json/create=sdk,list=apiKeys,delete=204,expiry=days", hb, fakehookbase.Options{Create: fakehookbase.CreateSDK, List: fakehookbase.ListAPIKeys, Delete: fakehookbase.Delete204, Expiry: fakehookbase.ExpiryDays}),
 		hookbaseHarness("rest/hookbase.json/create=docs,list=data,expiry=ignored", hb, fakehookbase.Options{Create: fakehookbase.CreateDocs, List: fakehookbase.ListData, Expiry: fakehookbase.ExpiryIgnored}),
+		grooHarness("rest/groo.yaml/list=wrapped", profile(t, "groo.yaml"), false),
+		grooHarness("rest/groo.yaml/list=bare", profile(t, "groo.yaml"), true),
+	}
+}
+
+const (
+	grooClientID = "app_8f3k2"
+	grooSecret   = "cs_live_0123456789abcdef0123456789abcdef"
+)
+
+// grooHarness runs the rest provider with the Groo profile of
+// docs/rest-profile.md against the fake Groo API (client secret, Basic).
+func grooHarness(name, cfg string, bare bool) providertest.Harness {
+	return providertest.Harness{
+		Name:     name,
+		AdminKey: grooSecret,
+		Routes: providertest.Routes{
+			Create: fakegroo.RouteCreate,
+			List:   fakegroo.RouteList,
+			Revoke: fakegroo.RouteRevoke,
+		},
+		Caps:       providertest.Caps{CanList: true, HasExpiry: true},
+		MaxNameLen: 100,
+		UnknownID:  "00000000-0000-0000-0000-000000000000",
+		New: func(t testing.TB, env providertest.Env) providertest.Instance {
+			f := fakegroo.New(grooClientID, grooSecret)
+			f.SetBareList(bare)
+			srv := httptest.NewServer(f)
+			t.Cleanup(srv.Close)
+			p, err := rest.New(provider.Options{
+				APIURL: srv.URL, AdminKey: grooSecret, ClientID: grooClientID, ProviderConfig: cfg, Workspace: workspace,
+				HTTP: env.HTTP, Warnf: env.Warnf,
+			})
+			if err != nil {
+				t.Fatalf("failed to build provider: %v", err)
+			}
+			return providertest.Instance{Provider: p, Server: f.Server}
+		},
 	}
 }
