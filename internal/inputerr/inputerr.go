@@ -34,9 +34,15 @@ func List(err error) (inputs []*Error, rest []error) {
 		}
 		return inputs, rest
 	}
-	var ie *Error
-	if errors.As(err, &ie) {
+	if ie, ok := err.(*Error); ok { //nolint:errorlint // this level only; wrappers are unwrapped below
 		return []*Error{ie}, nil
+	}
+	// A wrapper around a join (fmt.Errorf("…: %w", errors.Join(…))) holds
+	// every input error of the join, not only the first errors.As finds.
+	if u := errors.Unwrap(err); u != nil {
+		if inputs, rest := List(u); len(inputs) > 0 {
+			return inputs, rest
+		}
 	}
 	return nil, []error{err}
 }
