@@ -57,6 +57,7 @@ func (c *cmd) newFlags(name string, inputs []string, outputs string) *flagSet {
 		f.set[in] = f.fs.String(in, "", desc+" [env "+envName(in)+"]")
 	}
 	f.keyFile = f.fs.String("admin-key-file", "", "read the admin credential from this file, or - for stdin [default: env TOKENMINT_ADMIN_KEY]")
+	f.ghFile = new(string)
 	if outputs != "" {
 		f.output = f.fs.String("output", "", "output format: "+outputs+" [env TOKENMINT_OUTPUT]")
 	}
@@ -169,9 +170,7 @@ func (c *cmd) load(f *flagSet, manage bool) (*config.Config, provider.Provider, 
 	opts := cfg.ProviderOptions()
 	opts.HTTP = c.httpClient(cfg.Timeout, cfg.Provider+" API")
 	opts.Now = c.env.Now
-	opts.Warnf = func(format string, args ...any) {
-		fmt.Fprintf(c.stderr, "tokenmint: warning: %s\n", redact.Neutralize(fmt.Sprintf(format, args...)))
-	}
+	opts.Warnf = c.warnf
 	p, err := cfg.Spec.New(opts)
 	if err != nil {
 		return nil, nil, err
@@ -197,9 +196,7 @@ func (c *cmd) mint(ctx context.Context, args []string) error {
 	}
 	tok, err := provider.Mint(ctx, p, cfg.MintRequest(), provider.MintOptions{
 		MaxNameLen: cfg.Spec.MaxNameLen,
-		Logf: func(format string, args ...any) {
-			fmt.Fprintf(c.stderr, "tokenmint: %s\n", redact.Neutralize(fmt.Sprintf(format, args...)))
-		},
+		Logf:       c.logf,
 	})
 	if err != nil {
 		return fmt.Errorf("failed to mint a %s token: %w", cfg.Provider, err)
@@ -250,9 +247,7 @@ func printToken(w io.Writer, format string, tok *provider.Token, requested []str
 	}
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(view(*tok, true, time.Now()))
+		return writeJSON(w, view(*tok, true, time.Now()))
 	case "env":
 		v := view(*tok, true, time.Now())
 		lines := [][2]string{
@@ -311,9 +306,7 @@ func (c *cmd) list(ctx context.Context, args []string) error {
 		if views == nil {
 			views = []tokenView{}
 		}
-		enc := json.NewEncoder(c.env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(views)
+		return writeJSON(c.env.Stdout, views)
 	}
 	t := table.NewWriter()
 	t.SetOutputMirror(c.env.Stdout)
@@ -365,10 +358,6 @@ func (c *cmd) revoke(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (c *cmd) rotate(ctx context.Context, args []string) error {
-	return usagef("rotate is not available yet")
-}
-
 func sortedNames(m map[string]Command) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -376,4 +365,10 @@ func sortedNames(m map[string]Command) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -1,0 +1,211 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/jedib0t/go-pretty/v6/table"
+
+	"github.com/tokenmint/tokenmint/internal/config"
+	"github.com/tokenmint/tokenmint/internal/ghsecret"
+	"github.com/tokenmint/tokenmint/internal/provider"
+	"github.com/tokenmint/tokenmint/internal/redact"
+	"github.com/tokenmint/tokenmint/internal/rotate"
+)
+
+// rotate is `tokenmint rotate`: mint (or rotate natively with --token-id),
+// write the token into GitHub secrets, retire the rotation's earlier
+// tokens, and print a table of targets and results.
+func (c *cmd) rotate(ctx context.Context, args []string) error {
+	inputs := append(append(append([]string{}, providerFlags...), mintFlags...), rotateFlags...)
+	inputs = append(inputs, "token-id")
+	f := c.newFlags("rotate", inputs, "table, json")
+	f.ghFile = f.fs.String("github-token-file", "", "read the GitHub token from this file, or - for stdin [default: env GITHUB_TOKEN]")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if f.fs.NArg() > 0 {
+		return usagef("rotate takes no arguments")
+	}
+	format, err := f.outputFormat("table", "json")
+	if err != nil {
+		return err
+	}
+	ghToken, err := c.githubToken(f)
+	if err != nil {
+		return err
+	}
+	v := f.values()
+	key, err := c.adminKey(f)
+	if err != nil {
+		return err
+	}
+	v["admin-key"], v["github-token"] = key, ghToken
+	if v["secret-name"] == "" {
+		return usagef("rotate needs --secret-name (or TOKENMINT_SECRET_NAME)")
+	}
+	cfg, err := config.Parse(v, c.configEnv())
+	if err != nil {
+		return err
+	}
+	opts := cfg.ProviderOptions()
+	opts.HTTP = c.httpClient(cfg.Timeout, cfg.Provider+" API")
+	opts.Now = c.env.Now
+	opts.Warnf = c.warnf
+	p, err := cfg.Spec.New(opts)
+	if err != nil {
+		return err
+	}
+	progress := func(ghsecret.Result) {}
+	if isTerminal(c.env.Stderr) {
+		progress = func(r ghsecret.Result) {
+			fmt.Fprintf(c.stderr, "  %-50s %s\n", redact.Neutralize(r.Label), r.Status)
+		}
+	}
+	w, err := ghsecret.New(cfg.GitHubToken, cfg.GitHubAPIURL,
+		ghsecret.WithHTTP(c.httpClient(cfg.Timeout, "GitHub API")),
+		ghsecret.WithLogf(c.logf), ghsecret.WithProgress(progress))
+	if err != nil {
+		return err
+	}
+	prefix := cfg.Name
+	if !cfg.NameGiven {
+		prefix = rotate.DefaultPrefix(cfg.Env.Repository, cfg.SecretName)
+	}
+	rc := rotate.Config{
+		Provider: p, Request: cfg.MintRequest(), Prefix: prefix, MaxNameLen: cfg.Spec.MaxNameLen,
+		Mint: provider.MintOptions{MaxNameLen: cfg.Spec.MaxNameLen, Logf: c.logf}, Targets: cfg.Targets, Writer: w,
+		Grace: cfg.PreviousTokenGrace, DryRun: cfg.DryRun, Now: c.env.Now, Logf: c.logf,
+		OnToken: func(t *provider.Token) error { c.masker.Add(t.Secret.Reveal()); return nil },
+	}
+	var res *rotate.Result
+	if cfg.TokenID != "" {
+		res, err = rotate.RunNative(ctx, rc, cfg.TokenID)
+	} else {
+		res, err = rotate.Run(ctx, rc)
+	}
+	if res != nil {
+		if perr := printRotation(c.env.Stdout, format, res); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("failed to rotate: %w", err)
+	}
+	return nil
+}
+
+func (c *cmd) githubToken(f *flagSet) (string, error) {
+	if path := *f.ghFile; path != "" {
+		var data []byte
+		var err error
+		if path == "-" {
+			data, err = io.ReadAll(io.LimitReader(c.env.Stdin, 1<<20))
+		} else {
+			data, err = os.ReadFile(path)
+		}
+		if err != nil {
+			return "", usagef("failed to read --github-token-file: %v", err)
+		}
+		tok := strings.TrimSpace(string(data))
+		c.masker.Add(tok)
+		return tok, nil
+	}
+	for _, name := range []string{"TOKENMINT_GITHUB_TOKEN", "GITHUB_TOKEN"} {
+		if v := strings.TrimSpace(c.env.Getenv(name)); v != "" {
+			c.masker.Add(v)
+			return v, nil
+		}
+	}
+	return "", nil
+}
+
+func (c *cmd) logf(format string, args ...any) {
+	fmt.Fprintf(c.stderr, "tokenmint: %s\n", redact.Neutralize(fmt.Sprintf(format, args...)))
+}
+
+func (c *cmd) warnf(format string, args ...any) {
+	fmt.Fprintf(c.stderr, "tokenmint: warning: %s\n", redact.Neutralize(fmt.Sprintf(format, args...)))
+}
+
+// rotationView is the JSON form of a rotation's outcome (no secret).
+type rotationView struct {
+	Name     string       `json:"name,omitempty"`
+	TokenID  string       `json:"token_id,omitempty"`
+	Expires  string       `json:"expires_at,omitempty"`
+	DryRun   bool         `json:"dry_run"`
+	Targets  []resultView `json:"targets"`
+	Previous []resultView `json:"previous_tokens"`
+	Warnings []string     `json:"warnings,omitempty"`
+}
+
+type resultView struct {
+	Target string `json:"target"`
+	Result string `json:"result"`
+	Error  string `json:"error,omitempty"`
+}
+
+func rotationOf(res *rotate.Result) rotationView {
+	v := rotationView{Name: res.Name, DryRun: res.DryRun, Warnings: res.Warnings, Targets: []resultView{}, Previous: []resultView{}}
+	if res.Token != nil {
+		v.TokenID = res.Token.ID
+		if !res.Token.ExpiresAt.IsZero() {
+			v.Expires = res.Token.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")
+		}
+	}
+	for _, t := range res.Targets {
+		rv := resultView{Target: t.Label, Result: string(t.Status)}
+		if t.Err != nil {
+			rv.Error = oneLine(t.Err)
+		}
+		v.Targets = append(v.Targets, rv)
+	}
+	for _, p := range res.Previous {
+		rv := resultView{Target: p.Token.ID + " (" + p.Token.Name + ")", Result: string(p.Action)}
+		if p.Err != nil {
+			rv.Error = oneLine(p.Err)
+		}
+		v.Previous = append(v.Previous, rv)
+	}
+	return v
+}
+
+func printRotation(w io.Writer, format string, res *rotate.Result) error {
+	v := rotationOf(res)
+	if format == "json" {
+		return writeJSON(w, v)
+	}
+	t := table.NewWriter()
+	t.SetOutputMirror(w)
+	t.SetStyle(table.StyleLight)
+	title := "rotation " + redact.Neutralize(v.Name)
+	if v.DryRun {
+		title += " (dry run: nothing minted, written or revoked)"
+	}
+	t.SetTitle(title)
+	t.AppendHeader(table.Row{"Target", "Result", "Detail"})
+	for _, r := range v.Targets {
+		t.AppendRow(table.Row{redact.Neutralize(r.Target), r.Result, redact.Neutralize(r.Error)})
+	}
+	for _, r := range v.Previous {
+		t.AppendRow(table.Row{"earlier token " + redact.Neutralize(r.Target), r.Result, redact.Neutralize(r.Error)})
+	}
+	for _, wn := range v.Warnings {
+		t.AppendRow(table.Row{"earlier tokens", "warning", redact.Neutralize(wn)})
+	}
+	t.Render()
+	return nil
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
