@@ -30,6 +30,7 @@ const (
 	stAPIURL         = "api-url"
 	stClientID       = "client-id"
 	stProviderConfig = "provider-config"
+	stAuthHeader     = "auth-header"
 	stTimeout        = "timeout"
 	stName           = "token-name"
 	stNames          = "token-names"

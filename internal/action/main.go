@@ -64,7 +64,7 @@ func Main(ctx context.Context, rt *Runtime) error {
 	revokeInPost := cfg.RevokeInPost()
 	if err := rt.saveState(map[string]string{
 		stProvider: cfg.Provider, stAPIURL: cfg.APIURL, stClientID: cfg.ClientID,
-		stProviderConfig: cfg.ProviderConfig, stTimeout: cfg.Timeout.String(),
+		stProviderConfig: cfg.ProviderConfig, stAuthHeader: cfg.AuthHeader, stTimeout: cfg.Timeout.String(),
 		stRevoke: fmt.Sprint(revokeInPost), stRevokeFailure: cfg.RevokeFailure,
 	}); err != nil {
 		rt.errorf("failed to save state: %v", err)

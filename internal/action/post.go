@@ -66,7 +66,7 @@ func Post(ctx context.Context, rt *Runtime) error {
 	httpc := rt.httpClient(timeout, providerName+" API").With(httpx.WithRetryBudget(postBudget))
 	p, err := spec.New(provider.Options{
 		APIURL: rt.state(stAPIURL), AdminKey: redact.Secret(adminKey), ClientID: rt.state(stClientID),
-		ProviderConfig: rt.state(stProviderConfig), Workspace: rt.Getenv("GITHUB_WORKSPACE"),
+		ProviderConfig: rt.state(stProviderConfig), HeaderName: rt.state(stAuthHeader), Workspace: rt.Getenv("GITHUB_WORKSPACE"),
 		HTTP: httpc, Warnf: rt.warnf, Now: rt.Now,
 	})
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 
 // Flag groups, by input name.
 var (
-	providerFlags = []string{"provider", "api-url", "client-id", "provider-config", "timeout"}
+	providerFlags = []string{"provider", "api-url", "client-id", "provider-config", "auth-header", "timeout"}
 	mintFlags     = []string{"name", "description", "scopes", "ttl", "owner", "repositories", "permissions"}
 	rotateFlags   = []string{"github-api-url", "secret-name", "secret-type", "secret-repositories", "secret-environment",
 		"secret-org", "secret-visibility", "secret-selected-repositories", "previous-token-grace", "dry-run"}

@@ -16,6 +16,7 @@ import (
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/provider/all"
 	"github.com/tokenmint/tokenmint/internal/provider/githubapp"
+	"github.com/tokenmint/tokenmint/internal/provider/rest"
 	"github.com/tokenmint/tokenmint/internal/redact"
 )
 
@@ -48,6 +49,7 @@ type Config struct {
 	Repositories   []string
 	Permissions    map[string]string
 	ProviderConfig string
+	AuthHeader     string
 	ExportEnv      string
 	Revoke         string
 	RevokeFailure  string
@@ -92,7 +94,7 @@ func (c *Config) RevokeInPost() bool {
 func (c *Config) ProviderOptions() provider.Options {
 	return provider.Options{
 		APIURL: c.APIURL, AdminKey: c.AdminKey, ClientID: c.ClientID,
-		ProviderConfig: c.ProviderConfig, Workspace: c.Env.Workspace,
+		ProviderConfig: c.ProviderConfig, Workspace: c.Env.Workspace, HeaderName: c.AuthHeader,
 	}
 }
 
@@ -184,6 +186,22 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 		bad("provider", "must be one of %s", strings.Join(all.Names(), ", "))
 	}
 	c.Spec = spec
+
+	// rest: the profile supplies the defaults and limits (base URL, name
+	// length, scopes) the other providers' Specs carry.
+	c.ProviderConfig = v.Get("provider-config")
+	if known && c.Provider == "rest" {
+		resolved, err := rest.Resolve(provider.Options{
+			ProviderConfig: c.ProviderConfig, ClientID: v.Get("client-id"), Workspace: env.Workspace,
+		})
+		if err != nil {
+			errs = append(errs, err)
+			known = false // the profile's own errors say it all
+		} else {
+			spec = resolved
+			c.Spec = spec
+		}
+	}
 
 	// create-github-app-token's input names (app-id, private-key,
 	// permission-<name>, skip-token-revoke, github-api-url) resolve onto
@@ -293,9 +311,13 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 		}
 	}
 
-	c.ProviderConfig = v.Get("provider-config")
 	if known && c.Provider != "rest" && c.ProviderConfig != "" {
 		bad("provider-config", "is only used by the rest provider; remove it")
+	}
+
+	c.AuthHeader = v.Get("auth-header")
+	if known && c.Provider != "hookbase" && c.AuthHeader != "" {
+		bad("auth-header", "is only used by the hookbase provider; remove it")
 	}
 
 	// name

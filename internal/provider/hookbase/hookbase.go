@@ -36,7 +36,7 @@ const HeaderXAPIKey = "X-API-Key"
 
 // HeaderInput names the setting that chooses the auth header in input
 // errors.
-const HeaderInput = "header-name"
+const HeaderInput = "auth-header"
 
 // Spec describes the provider.
 var Spec = provider.Spec{
