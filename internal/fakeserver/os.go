@@ -3,6 +3,6 @@ package fakeserver
 import "os"
 
 var (
-	osWriteFile = func(p string, b []byte) error { return os.WriteFile(p, b, 0o644) }
+	osWriteFile = os.WriteFile
 	osRename    = os.Rename
 )
