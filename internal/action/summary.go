@@ -32,8 +32,7 @@ func mdCell(s string) string {
 func writeSummary(rt *Runtime, cfg *config.Config, tok *provider.Token, revokeInPost bool, targets []targetResult) {
 	expires := expiry(tok)
 	t := table.NewWriter()
-	t.SetTitle("tokenmint")
-	t.AppendHeader(table.Row{"", ""})
+	t.AppendHeader(table.Row{"Token", "Value"})
 	exported := "step output `token`"
 	if cfg.ExportEnv != "" {
 		exported += ", env " + cfg.ExportEnv

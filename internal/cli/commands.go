@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jedib0t/go-pretty/v6/table"
+	"github.com/jedib0t/go-pretty/v6/text"
 
 	"github.com/tokenmint/tokenmint/internal/config"
 	"github.com/tokenmint/tokenmint/internal/provider"
@@ -311,6 +312,7 @@ func (c *cmd) list(ctx context.Context, args []string) error {
 	t := table.NewWriter()
 	t.SetOutputMirror(c.env.Stdout)
 	t.SetStyle(table.StyleLight)
+	t.Style().Format.Footer = text.FormatDefault
 	t.AppendHeader(table.Row{"ID", "Name", "Scopes", "Created", "Expires", "Status"})
 	for _, v := range views {
 		t.AppendRow(table.Row{
