@@ -93,6 +93,13 @@ func Post(ctx context.Context, rt *Runtime) error {
 	revoked := 0
 	for _, name := range names {
 		n, err := provider.RevokeByName(ctx, p, name)
+		if errors.Is(err, provider.ErrNotSupported) {
+			// The service cannot list tokens (github-app): main's mint
+			// failed, or main died before saving the token. Nothing can be
+			// looked up; a warning here would only repeat main's error.
+			rt.noticef("tokenmint: the main step saved no token, and %s tokens cannot be looked up by name; if main was interrupted after the service created one, it stays valid until it expires", providerName)
+			return nil
+		}
 		revoked += n
 		if err != nil {
 			errs = append(errs, err)
