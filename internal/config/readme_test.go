@@ -1,0 +1,48 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestREADME_DocumentsEveryInputAndOutput keeps the README's tables true:
+// every input of the table (and every output) has a row, and every row
+// names a real input.
+func TestREADME_DocumentsEveryInputAndOutput(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(data)
+	for _, in := range Inputs {
+		if !strings.Contains(readme, "| `"+in.Name+"` |") {
+			t.Errorf("README has no row for input %q", in.Name)
+		}
+	}
+	for _, out := range Outputs {
+		if !strings.Contains(readme, "| `"+out.Name+"` |") {
+			t.Errorf("README has no row for output %q", out.Name)
+		}
+	}
+	known := map[string]bool{}
+	for _, in := range AllInputs() {
+		known[in.Name] = true
+	}
+	for _, o := range Outputs {
+		known[o.Name] = true
+	}
+	section := readme[strings.Index(readme, "## Inputs"):strings.Index(readme, "## What happens")]
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		name := strings.TrimPrefix(line, "| `")
+		name = name[:strings.Index(name, "`")]
+		if !known[name] {
+			t.Errorf("README documents %q, which is not an input or output", name)
+		}
+	}
+}
