@@ -275,7 +275,11 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 			limit = spec.MaxTTL
 		}
 		if ttl > limit {
-			bad("ttl", "must be at most %s for the %s provider", humanDuration(limit), c.Provider)
+			why := ""
+			if c.Provider == "github-app" {
+				why = ": GitHub App installation tokens last 1 hour; a shorter ttl is enforced by revoking the token in the post step"
+			}
+			bad("ttl", "must be at most %s for the %s provider%s", humanDuration(limit), c.Provider, why)
 		}
 		c.TTL = ttl
 	}
@@ -560,6 +564,9 @@ func ParseBool(s string) (bool, error) {
 func humanDuration(d time.Duration) string {
 	if d%(24*time.Hour) == 0 {
 		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", d/time.Hour)
 	}
 	return d.String()
 }
