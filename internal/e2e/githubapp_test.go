@@ -358,6 +358,26 @@ func TestAction_GitHubApp(t *testing.T) {
 			},
 		},
 		{
+			// The post phase reads the key under its alias too.
+			name: "create_github_app_token_aliases_post_revokes",
+			inputs: map[string]string{
+				"client-id": "", "admin-key": "", "app-id": strconv.Itoa(ghapp.DefaultAppID), "private-key": "{pem}",
+				"owner": "octo-org", "repositories": "alpha", "permission-contents": "read",
+			},
+			wantRoutes: []string{routeRepoInstall, routeAccessToken, routeRevoke},
+			wantBodies: []map[string]any{{"repositories": []any{"alpha"}, "permissions": map[string]any{"contents": "read"}}},
+		},
+		{
+			name:     "permission_alias_conflicting_with_permissions",
+			inputs:   map[string]string{"owner": "octo-org", "permissions": "contents:read", "permission-contents": "write"},
+			wantMain: 1,
+			check: func(t *testing.T, e *env, j *Job, main, post Phase) {
+				if errs := errorLines(j); len(errs) != 1 || !strings.Contains(errs[0], `input "permission-contents"`) {
+					t.Errorf("want one ::error:: naming permission-contents, got %q", errs)
+				}
+			},
+		},
+		{
 			name: "alias_conflict_app_id_and_client_id",
 			inputs: map[string]string{
 				"app-id": strconv.Itoa(ghapp.DefaultAppID), "owner": "octo-org",
@@ -422,7 +442,7 @@ func TestAction_GitHubApp(t *testing.T) {
 			inputs:   map[string]string{"owner": "octo-org", "ttl": "2h"},
 			wantMain: 1,
 			check: func(t *testing.T, e *env, j *Job, main, post Phase) {
-				if errs := errorLines(j); len(errs) != 1 || !strings.Contains(errs[0], `input "ttl"`) {
+				if errs := errorLines(j); len(errs) != 1 || !strings.Contains(errs[0], `input "ttl": must be at most 1h `) {
 					t.Errorf("want one ::error:: on ttl, got %q", errs)
 				}
 			},
