@@ -167,7 +167,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 				hosts = append(hosts, h)
 			}
 		}
-		cfg, certPEM, err := selfSigned(hosts, time.Now())
+		cfg, certPEM, err := SelfSignedTLS(hosts, time.Now())
 		if err != nil {
 			ln.Close()
 			return err

@@ -14,11 +14,11 @@ import (
 	"time"
 )
 
-// selfSigned returns a TLS config serving a fresh self-signed ECDSA P-256
+// SelfSignedTLS returns a TLS config serving a fresh self-signed ECDSA P-256
 // certificate valid for hosts (names or IPs) for a day, and the
 // certificate in PEM for clients to trust. The private key never leaves
 // the process.
-func selfSigned(hosts []string, now time.Time) (*tls.Config, []byte, error) {
+func SelfSignedTLS(hosts []string, now time.Time) (*tls.Config, []byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to generate a TLS key: %w", err)
