@@ -40,7 +40,7 @@ func ActionYAMLFor(image string) string {
 	b.WriteString("name: tokenmint\n")
 	b.WriteString("description: Mint a short-lived, scoped token per job, mask it, hand it to later steps or GitHub secrets, and revoke it when the job ends.\n")
 	b.WriteString("author: tokenmint\n")
-	b.WriteString("branding:\n  icon: key\n  color: green\n")
+	b.WriteString("branding:\n  icon: lock\n  color: green\n")
 	b.WriteString("inputs:\n")
 	for _, in := range AllInputs() {
 		fmt.Fprintf(&b, "  %s:\n", in.Name)
