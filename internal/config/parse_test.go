@@ -1,0 +1,433 @@
+package config_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tokenmint/tokenmint/internal/config"
+	"github.com/tokenmint/tokenmint/internal/inputerr"
+	"github.com/tokenmint/tokenmint/internal/provider/all"
+)
+
+const adminKey = "tk_admin_0123456789abcdef-not-in-errors"
+
+var fixedNow = time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
+
+func testEnv() config.Env {
+	return config.Env{
+		Repository: "octo-org/octo-repo", RunID: "4242", RunAttempt: "1", Action: "mint",
+		Workspace: "/github/workspace", Now: func() time.Time { return fixedNow },
+	}
+}
+
+func tookenValues(over map[string]string) config.Values {
+	v := config.Values{"provider": "tooken", "admin-key": adminKey, "scopes": "tokens:read"}
+	for k, x := range over {
+		v[k] = x
+	}
+	return v
+}
+
+// inputsOf returns the input names of err's *inputerr.Error values, sorted
+// and deduplicated, and fails on any error that is not an input error or
+// that holds the admin key.
+func inputsOf(t *testing.T, err error) []string {
+	t.Helper()
+	if err == nil {
+		return nil
+	}
+	if strings.Contains(err.Error(), adminKey) {
+		t.Fatalf("error holds the admin key: %v", err)
+	}
+	ies, rest := inputerr.List(err)
+	if len(rest) > 0 {
+		t.Fatalf("errors that are not input errors: %v", rest)
+	}
+	var out []string
+	for _, ie := range ies {
+		out = append(out, ie.Input)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func TestParse_Rules(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		over map[string]string
+		want []string
+	}{
+		{"valid", nil, nil},
+		{"provider_missing", map[string]string{"provider": ""}, []string{"provider"}},
+		{"provider_unknown", map[string]string{"provider": "vault"}, []string{"provider"}},
+		{"provider_upper_case_accepted", map[string]string{"provider": " TOOKEN "}, nil},
+		{"admin_key_missing", map[string]string{"admin-key": ""}, []string{"admin-key"}},
+		{"admin_key_blank", map[string]string{"admin-key": " \n\t"}, []string{"admin-key"}},
+		{"api_url_https", map[string]string{"api-url": "https://tooken.example.com/v1/"}, nil},
+		{"api_url_http_loopback", map[string]string{"api-url": "http://127.0.0.1:8080/v1"}, nil},
+		{"api_url_http_localhost", map[string]string{"api-url": "http://localhost:8080"}, nil},
+		{"api_url_http_ipv6_loopback", map[string]string{"api-url": "http://[::1]:8080"}, nil},
+		{"api_url_http_remote", map[string]string{"api-url": "http://api.tooken.io/v1"}, []string{"api-url"}},
+		{"api_url_relative", map[string]string{"api-url": "tooken"}, []string{"api-url"}},
+		{"api_url_ftp", map[string]string{"api-url": "ftp://127.0.0.1/v1"}, []string{"api-url"}},
+		{"api_url_credentials", map[string]string{"api-url": "https://u:p@api.tooken.io"}, []string{"api-url"}},
+		{"api_url_query", map[string]string{"api-url": "https://api.tooken.io/v1?x=1"}, []string{"api-url"}},
+		{"api_url_fragment", map[string]string{"api-url": "https://api.tooken.io/v1#x"}, []string{"api-url"}},
+		{"description_nul", map[string]string{"description": "a\x00b"}, []string{"description"}},
+		{"scopes_missing", map[string]string{"scopes": ""}, []string{"scopes"}},
+		{"scopes_unknown", map[string]string{"scopes": "tokens:read, tokens:admin"}, []string{"scopes"}},
+		{"scopes_newlines", map[string]string{"scopes": "tokens:read\ntokens:write\r\n"}, nil},
+		{"ttl_days", map[string]string{"ttl": "7d"}, nil},
+		{"ttl_max", map[string]string{"ttl": "90d"}, nil},
+		{"ttl_over_max", map[string]string{"ttl": "91d"}, []string{"ttl"}},
+		{"ttl_zero", map[string]string{"ttl": "0s"}, []string{"ttl"}},
+		{"ttl_negative", map[string]string{"ttl": "-1h"}, []string{"ttl"}},
+		{"ttl_garbage", map[string]string{"ttl": "soon"}, []string{"ttl"}},
+		{"owner_for_tooken", map[string]string{"owner": "octo"}, []string{"owner"}},
+		{"repositories_for_tooken", map[string]string{"repositories": "a"}, []string{"repositories"}},
+		{"permissions_for_tooken", map[string]string{"permissions": "contents:read"}, []string{"permissions"}},
+		{"permissions_malformed", map[string]string{"permissions": "contents"}, []string{"permissions"}},
+		{"provider_config_for_tooken", map[string]string{"provider-config": "p.yaml"}, []string{"provider-config"}},
+		{"client_id_for_tooken", map[string]string{"client-id": "abc"}, []string{"client-id"}},
+		{"name_ok", map[string]string{"name": "deploy-token"}, nil},
+		{"name_control", map[string]string{"name": "a\x1bb"}, []string{"name"}},
+		{"name_newline", map[string]string{"name": "a\nb"}, []string{"name"}},
+		{"name_too_long", map[string]string{"name": strings.Repeat("n", 101)}, []string{"name"}},
+		{"export_env_ok", map[string]string{"export-env": "API_TOKEN"}, nil},
+		{"export_env_path", map[string]string{"export-env": "PATH"}, []string{"export-env"}},
+		{"export_env_bad_chars", map[string]string{"export-env": "API-TOKEN"}, []string{"export-env"}},
+		{"revoke_always", map[string]string{"revoke": "ALWAYS"}, nil},
+		{"revoke_bad", map[string]string{"revoke": "sometimes"}, []string{"revoke"}},
+		{"revoke_failure_fail", map[string]string{"revoke-failure": "fail"}, nil},
+		{"revoke_failure_bad", map[string]string{"revoke-failure": "ignore"}, []string{"revoke-failure"}},
+		{"timeout_ok", map[string]string{"timeout": "2m"}, nil},
+		{"timeout_garbage", map[string]string{"timeout": "fast"}, []string{"timeout"}},
+		{"timeout_zero", map[string]string{"timeout": "0s"}, []string{"timeout"}},
+		{"timeout_too_long", map[string]string{"timeout": "6m"}, []string{"timeout"}},
+		{"github_api_url_http_remote", map[string]string{"github-api-url": "http://github.example.com/api/v3"}, []string{"github-api-url"}},
+		{"secret_name_without_token", map[string]string{"secret-name": "API_TOKEN"}, []string{"github-token"}},
+		{"secret_name_with_token", map[string]string{"secret-name": "API_TOKEN", "github-token": "ghp_x"}, nil},
+		{"secret_type_bad", map[string]string{"secret-type": "vault"}, []string{"secret-type"}},
+		{"secret_inputs_without_secret_name", map[string]string{"secret-repositories": "o/r", "secret-environment": "prod", "secret-org": "o", "secret-selected-repositories": "r"}, []string{"secret-environment", "secret-org", "secret-repositories", "secret-selected-repositories"}},
+		{"grace_days", map[string]string{"previous-token-grace": "2d"}, nil},
+		{"grace_negative", map[string]string{"previous-token-grace": "-1m"}, []string{"previous-token-grace"}},
+		{"grace_bad", map[string]string{"previous-token-grace": "later"}, []string{"previous-token-grace"}},
+		{"dry_run_true", map[string]string{"dry-run": "True"}, nil},
+		{"dry_run_bad", map[string]string{"dry-run": "maybe"}, []string{"dry-run"}},
+		{"every_problem_at_once", map[string]string{"provider": "tooken", "ttl": "x", "timeout": "x", "revoke": "x", "export-env": "PATH"}, []string{"export-env", "revoke", "timeout", "ttl"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := config.Parse(tookenValues(tc.over), testEnv())
+			if diff := cmp.Diff(tc.want, inputsOf(t, err)); diff != "" {
+				t.Fatalf("inputs in error %v (-want +got):\n%s", err, diff)
+			}
+			if (err == nil) == (cfg == nil) {
+				t.Fatalf("Parse returned config %v and error %v", cfg != nil, err)
+			}
+		})
+	}
+}
+
+func TestParse_Defaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Parse(tookenValues(map[string]string{"scopes": "tokens:read, tokens:read,tokens:write"}), testEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	type view struct {
+		Provider, APIURL, Name, Revoke, RevokeFailure, GitHubAPIURL, SecretType, SecretVisibility string
+		NameGiven, DryRun, Rotation, RevokeInPost                                               bool
+		Scopes                                                                                  []string
+		TTL, Timeout, Grace                                                                     time.Duration
+		Key                                                                                     string
+	}
+	got := view{
+		Provider: cfg.Provider, APIURL: cfg.APIURL, Name: cfg.Name, Revoke: cfg.Revoke, RevokeFailure: cfg.RevokeFailure,
+		GitHubAPIURL: cfg.GitHubAPIURL, SecretType: cfg.SecretType, SecretVisibility: cfg.SecretVisibility,
+		NameGiven: cfg.NameGiven, DryRun: cfg.DryRun, Rotation: cfg.Rotation(), RevokeInPost: cfg.RevokeInPost(),
+		Scopes: cfg.Scopes, TTL: cfg.TTL, Timeout: cfg.Timeout, Grace: cfg.PreviousTokenGrace, Key: cfg.AdminKey.Reveal(),
+	}
+	want := view{
+		Provider: "tooken", APIURL: "https://api.tooken.io/v1", Name: "tokenmint-octo-org-octo-repo-4242-1-mint",
+		Revoke: "auto", RevokeFailure: "warn", GitHubAPIURL: "https://api.github.com", SecretType: "actions", SecretVisibility: "private",
+		RevokeInPost: true, Scopes: []string{"tokens:read", "tokens:write"}, TTL: time.Hour, Timeout: 30 * time.Second, Key: adminKey,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("defaults (-want +got):\n%s", diff)
+	}
+}
+
+func TestParse_APIURLs(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name       string
+		over       map[string]string
+		envAPI     string
+		wantAPI    string
+		wantGitHub string
+	}{
+		{"defaults", nil, "", "https://api.tooken.io/v1", "https://api.github.com"},
+		{"trailing_slash_trimmed", map[string]string{"api-url": "https://t.example.com/v1/", "github-api-url": "https://ghe.example.com/api/v3/"}, "", "https://t.example.com/v1", "https://ghe.example.com/api/v3"},
+		{"github_api_url_from_env", nil, "https://ghe.example.com/api/v3", "https://api.tooken.io/v1", "https://ghe.example.com/api/v3"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := testEnv()
+			env.APIURL = tc.envAPI
+			cfg, err := config.Parse(tookenValues(tc.over), env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{tc.wantAPI, tc.wantGitHub}, []string{cfg.APIURL, cfg.GitHubAPIURL}); diff != "" {
+				t.Fatalf("api-url, github-api-url (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParse_RevokeInPost(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		over   map[string]string
+		revoke bool
+	}{
+		{"auto_plain", nil, true},
+		{"auto_rotation", map[string]string{"secret-name": "T", "github-token": "ghp_x"}, false},
+		{"always_rotation", map[string]string{"secret-name": "T", "github-token": "ghp_x", "revoke": "always"}, true},
+		{"never", map[string]string{"revoke": "never"}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := config.Parse(tookenValues(tc.over), testEnv())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.revoke, cfg.RevokeInPost()); diff != "" {
+				t.Fatalf("RevokeInPost (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseManage_ScopesNotRequired(t *testing.T) {
+	t.Parallel()
+	if _, err := config.ParseManage(tookenValues(map[string]string{"scopes": ""}), testEnv()); err != nil {
+		t.Fatalf("ParseManage without scopes: %v", err)
+	}
+	_, err := config.Parse(tookenValues(map[string]string{"scopes": ""}), testEnv())
+	if diff := cmp.Diff([]string{"scopes"}, inputsOf(t, err)); diff != "" {
+		t.Fatalf("Parse without scopes (-want +got):\n%s", diff)
+	}
+}
+
+func TestDefaultName(t *testing.T) {
+	t.Parallel()
+	long := config.Env{
+		Repository: "an-organization-with-a-rather-long-name/and-a-repository-whose-name-is-even-longer-than-that",
+		RunID:      "12345678901", RunAttempt: "3", Action: "__run_2",
+	}
+	odd := config.Env{Repository: "Org/repo.with dots & spaces", RunID: "7", Action: "my step/1"}
+	cli := config.Env{Now: func() time.Time { return fixedNow }}
+	names := all.Names()
+	for _, p := range names {
+		spec, _ := all.Lookup(p)
+		for _, env := range []config.Env{long, odd, cli, testEnv()} {
+			limit := spec.MaxNameLen
+			got := config.DefaultName(env, limit)
+			if limit > 0 && len(got) > limit {
+				t.Errorf("%s: DefaultName is %d long, over the limit of %d: %q", p, len(got), limit, got)
+			}
+			if again := config.DefaultName(env, limit); again != got {
+				t.Errorf("%s: DefaultName not deterministic: %q then %q", p, got, again)
+			}
+			if strings.ContainsAny(got, " /&\n") {
+				t.Errorf("%s: DefaultName holds unsafe characters: %q", p, got)
+			}
+		}
+	}
+	cases := []struct {
+		name string
+		env  config.Env
+		max  int
+		want string
+	}{
+		{"plain", testEnv(), 100, "tokenmint-octo-org-octo-repo-4242-1-mint"},
+		{"attempt_defaults_to_1", config.Env{Repository: "o/r", RunID: "9", Action: "a"}, 0, "tokenmint-o-r-9-1-a"},
+		{"unsafe_characters", odd, 0, "tokenmint-Org-repo.with_dots_spaces-7-1-my_step_1"},
+		{"cli", cli, 0, "tokenmint-cli-20300506T070809Z"},
+		{"shortened_with_hash", long, 40, config.DefaultName(long, 40)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := config.DefaultName(tc.env, tc.max)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Fatalf("DefaultName (-want +got):\n%s", diff)
+			}
+			if tc.max > 0 && len(got) > tc.max {
+				t.Fatalf("DefaultName is %d long, want at most %d", len(got), tc.max)
+			}
+		})
+	}
+	// Two runs differing only past the cut keep different names.
+	other := long
+	other.RunAttempt = "4"
+	if config.DefaultName(long, 40) == config.DefaultName(other, 40) {
+		t.Fatalf("shortened names of two attempts collide: %q", config.DefaultName(long, 40))
+	}
+}
+
+func TestCheckEnvName(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		ok   bool
+	}{
+		{"API_TOKEN", true},
+		{"_x", true},
+		{"token2", true},
+		{"", false},
+		{"1TOKEN", false},
+		{"API-TOKEN", false},
+		{"A B", false},
+		{"A=B", false},
+		{"PATH", false},
+		{"path", false},
+		{"BASH_ENV", false},
+		{"NODE_OPTIONS", false},
+		{"Node_Options", false},
+		{"LD_PRELOAD", false},
+		{"DYLD_INSERT_LIBRARIES", false},
+		{"GITHUB_TOKEN", false},
+		{"github_output", false},
+		{"RUNNER_TEMP", false},
+		{"ACTIONS_RUNTIME_TOKEN", false},
+		{"INPUT_ADMIN", false},
+		{"STATE_token", false},
+		{"GIT_CONFIG_KEY_0", false},
+		{"HTTPS_PROXY", false},
+		{"GITHUBX", true},
+	}
+	for _, tc := range cases {
+		t.Run(strings.ToLower(strings.NewReplacer(" ", "_", "=", "_", "-", "_").Replace(tc.name))+"_case", func(t *testing.T) {
+			t.Parallel()
+			err := config.CheckEnvName(tc.name)
+			if diff := cmp.Diff(tc.ok, err == nil); diff != "" {
+				t.Fatalf("CheckEnvName(%q) = %v (-want ok +got ok):\n%s", tc.name, err, diff)
+			}
+		})
+	}
+}
+
+func TestParseTTL(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"1h", time.Hour, true},
+		{"90m", 90 * time.Minute, true},
+		{" 12h ", 12 * time.Hour, true},
+		{"7d", 7 * 24 * time.Hour, true},
+		{"1h30m", 90 * time.Minute, true},
+		{"1d", 24 * time.Hour, true},
+		{"0d", 0, false},
+		{"0s", 0, false},
+		{"-1h", 0, false},
+		{"-1d", 0, false},
+		{"1.5d", 0, false},
+		{"d", 0, false},
+		{"", 0, false},
+		{"soon", 0, false},
+		{"100001d", 0, false},
+		{"1e3d", 0, false},
+		{"1hd", 0, false},
+		{"+2d", 48 * time.Hour, true},
+	}
+	for _, tc := range cases {
+		t.Run("ttl_"+tc.in, func(t *testing.T) {
+			t.Parallel()
+			got, err := config.ParseTTL(tc.in)
+			if diff := cmp.Diff([]any{tc.want, tc.ok}, []any{got, err == nil}); diff != "" {
+				t.Fatalf("ParseTTL(%q) err %v (-want +got):\n%s", tc.in, err, diff)
+			}
+		})
+	}
+}
+
+func TestSplitList(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"empty", "", nil},
+		{"commas", "a,b, c ,", []string{"a", "b", "c"}},
+		{"newlines", "a\nb\r\nc\n\n", []string{"a", "b", "c"}},
+		{"mixed", " a , b\n c,\r\n,d ", []string{"a", "b", "c", "d"}},
+		{"only_separators", ",\n,\r\n , ", nil},
+		{"inner_spaces_kept", "contents: read, issues:write", []string{"contents: read", "issues:write"}},
+		{"duplicates_kept", "a,a", []string{"a", "a"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if diff := cmp.Diff(tc.want, config.SplitList(tc.in)); diff != "" {
+				t.Fatalf("SplitList(%q) (-want +got):\n%s", tc.in, diff)
+			}
+		})
+	}
+}
+
+func TestParseBool(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in       string
+		want, ok bool
+	}{{"true", true, true}, {"TRUE", true, true}, {" false ", false, true}, {"", false, true}, {"yes", false, false}, {"1", false, false}} {
+		got, err := config.ParseBool(tc.in)
+		if diff := cmp.Diff([]bool{tc.want, tc.ok}, []bool{got, err == nil}); diff != "" {
+			t.Errorf("ParseBool(%q) (-want +got):\n%s", tc.in, diff)
+		}
+	}
+}
+
+func TestParse_AdminKeyNeverInErrors(t *testing.T) {
+	t.Parallel()
+	// The admin key's value placed into every input must never come back
+	// in an error.
+	for _, in := range config.Inputs {
+		if in.Name == "admin-key" {
+			continue
+		}
+		t.Run(strings.ReplaceAll(in.Name, "-", "_"), func(t *testing.T) {
+			t.Parallel()
+			env := testEnv()
+			env.Workspace = t.TempDir()
+			for _, p := range append(all.Names(), "") {
+				v := tookenValues(map[string]string{"provider": p, in.Name: adminKey})
+				_, err := config.Parse(v, env)
+				if err != nil && strings.Contains(err.Error(), adminKey) {
+					t.Fatalf("provider %q: error holds the admin key: %v", p, err)
+				}
+				var ie *inputerr.Error
+				if err != nil && !errors.As(err, &ie) {
+					t.Fatalf("provider %q: error is not an input error: %v", p, err)
+				}
+			}
+		})
+	}
+}
