@@ -144,10 +144,10 @@ func TestParse_Defaults(t *testing.T) {
 	}
 	type view struct {
 		Provider, APIURL, Name, Revoke, RevokeFailure, GitHubAPIURL, SecretType, SecretVisibility string
-		NameGiven, DryRun, Rotation, RevokeInPost                                               bool
-		Scopes                                                                                  []string
-		TTL, Timeout, Grace                                                                     time.Duration
-		Key                                                                                     string
+		NameGiven, DryRun, Rotation, RevokeInPost                                                 bool
+		Scopes                                                                                    []string
+		TTL, Timeout, Grace                                                                       time.Duration
+		Key                                                                                       string
 	}
 	got := view{
 		Provider: cfg.Provider, APIURL: cfg.APIURL, Name: cfg.Name, Revoke: cfg.Revoke, RevokeFailure: cfg.RevokeFailure,
