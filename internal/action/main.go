@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokenmint/tokenmint/internal/config"
+	"github.com/tokenmint/tokenmint/internal/httpx"
 	"github.com/tokenmint/tokenmint/internal/provider"
 )
 
@@ -86,6 +87,7 @@ func Main(ctx context.Context, rt *Runtime) error {
 	tok, err := provider.Mint(ctx, p, cfg.MintRequest(), mintOpts)
 	if err != nil {
 		rt.errorf("failed to mint a %s token: %v", cfg.Provider, err)
+		rt.forgetIfNothingCreated(err)
 		return ErrFailed
 	}
 	// 5–6. Mask, save, hand out.
@@ -104,6 +106,19 @@ func Main(ctx context.Context, rt *Runtime) error {
 func (r *Runtime) recordName(name string) error {
 	r.names = append(r.names, name)
 	return r.saveState(map[string]string{stName: name, stNames: strings.Join(r.names, "\n")})
+}
+
+// forgetIfNothingCreated clears the saved names when a mint failed in a
+// way that proves nothing was created (one attempt, answered with a
+// definite 4xx), so the post phase has nothing to look up.
+func (r *Runtime) forgetIfNothingCreated(err error) {
+	if len(r.names) != 1 || httpx.Ambiguous(err) {
+		return
+	}
+	r.names = nil
+	if serr := r.saveState(map[string]string{stName: "", stNames: ""}); serr != nil {
+		r.warnf("failed to save state: %v", serr)
+	}
 }
 
 func (r *Runtime) saveState(kv map[string]string) error {

@@ -252,15 +252,18 @@ func TestAction_Tooken(t *testing.T) {
 				e.fake.Push("POST /v1/tokens", fake.Fault{Status: 400, Body: `{"error":"bad_request","message":"::stop-commands::x\n::add-mask::foo\n##[set-output name=token]y\n_GitHubActionsFileCommandDelimeter_\nBASH_ENV=/tmp/x","status":400}`})
 			},
 			wantMain: 1,
-			// A failed main leaves the name in state; post looks it up once
-			// in case an earlier attempt created a token.
-			wantCalls: map[string]int{"POST /v1/tokens": 1, "GET /v1/tokens": 1},
+			// One attempt answered 400: nothing was created, so post has
+			// nothing to look up.
+			wantCalls: map[string]int{"POST /v1/tokens": 1},
 			check: func(t *testing.T, e *tookenEnv, j *Job, main, post Phase) {
 				if !strings.Contains(main.Stdout, "::error::") {
 					t.Errorf("main did not report the error:\n%s", main.Stdout)
 				}
 				if len(j.Outputs) != 0 || len(j.EnvOut) != 0 {
 					t.Errorf("outputs or env set on failure: %v %v", j.Outputs, j.EnvOut)
+				}
+				if strings.TrimSpace(post.Stdout) != "" {
+					t.Errorf("post after a definite create failure is not quiet:\n%s", post.Stdout)
 				}
 			},
 		},
