@@ -8,17 +8,20 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -117,6 +120,9 @@ type Job struct {
 	Secrets []string
 
 	bins Binaries
+	// written holds every file under Dir that a phase created or changed
+	// (paths relative to Dir).
+	written map[string]bool
 	// Printed is everything both phases printed, stdout and stderr, in
 	// order per stream.
 	Printed []string
@@ -141,16 +147,19 @@ func NewJob(t testing.TB, inputs map[string]string) *Job {
 			t.Fatal(err)
 		}
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "workspace"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{"workspace", "home", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
-	return &Job{Dir: dir, Inputs: inputs, Env: map[string]string{}, Context: map[string]string{}, bins: Build(t)}
+	return &Job{Dir: dir, Inputs: inputs, Env: map[string]string{}, Context: map[string]string{}, bins: Build(t), written: map[string]bool{}}
 }
 
 // environ builds the container's environment for a phase.
 func (j *Job) environ(state map[string]string) []string {
 	env := map[string]string{
-		"HOME":                "/github/home",
+		"HOME":                filepath.Join(j.Dir, "home"), // /github/home in the container; here, scanned for leaks
+		"TMPDIR":              filepath.Join(j.Dir, "tmp"),
 		"GITHUB_ACTIONS":      "true",
 		"CI":                  "true",
 		"GITHUB_REPOSITORY":   "octo-org/octo-repo",
@@ -209,6 +218,7 @@ func (j *Job) run(t testing.TB, bin string, state map[string]string, killWhen fu
 	cmd.Dir = filepath.Join(j.Dir, "workspace")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	before := snapshot(j.Dir)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("failed to start %s: %v", bin, err)
 	}
@@ -244,6 +254,14 @@ func (j *Job) run(t testing.TB, bin string, state map[string]string, killWhen fu
 		t.Fatalf("failed to run %s: %v", bin, err)
 	}
 	j.Printed = append(j.Printed, p.Stdout, p.Stderr)
+	for path, sum := range snapshot(j.Dir) {
+		if before[path] != sum {
+			if j.written == nil {
+				j.written = map[string]bool{}
+			}
+			j.written[path] = true
+		}
+	}
 	j.readFiles(t)
 	return p
 }
@@ -268,18 +286,40 @@ func (j *Job) readFiles(t testing.TB) {
 }
 
 // ParseFileCommands reads a GITHUB_OUTPUT/ENV/STATE file by the runner's
-// rules: NAME=VALUE, or NAME<<DELIM, value lines, DELIM alone on a line.
-// Later entries override earlier ones.
+// rules (see ParseFileCommandEntries). Later entries override earlier ones.
 func ParseFileCommands(path string) (map[string]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	entries, err := ParseFileCommandEntries(data)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSuffix(sc.Text(), "\r")
+	for _, e := range entries {
+		out[e.Name] = e.Value
+	}
+	return out, nil
+}
+
+// FileCommand is one entry of a file-command file.
+type FileCommand struct{ Name, Value string }
+
+// ParseFileCommandEntries parses file-command text as the Linux runner
+// does (Runner.Worker FileCommandManager): lines end at "\n" only (a "\r"
+// stays part of the line); an empty line is skipped; NAME=VALUE when "="
+// comes before any "<<"; otherwise NAME<<DELIM, then value lines up to a
+// line that is exactly DELIM, joined with "\n". An empty name or
+// delimiter, or a missing closing delimiter, is an error.
+func ParseFileCommandEntries(data []byte) ([]FileCommand, error) {
+	var out []FileCommand
+	lines := strings.Split(string(data), "\n")
+	if n := len(lines); n > 0 && lines[n-1] == "" {
+		lines = lines[:n-1] // the text after the final "\n" is no line
+	}
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
 		if line == "" {
 			continue
 		}
@@ -290,7 +330,7 @@ func ParseFileCommands(path string) (map[string]string, error) {
 			if name == "" {
 				return nil, fmt.Errorf("invalid line %q: empty name", line)
 			}
-			out[name] = line[eq+1:]
+			out = append(out, FileCommand{name, line[eq+1:]})
 			continue
 		}
 		if hd <= 0 {
@@ -300,76 +340,196 @@ func ParseFileCommands(path string) (map[string]string, error) {
 		if delim == "" {
 			return nil, fmt.Errorf("invalid delimiter for %s", name)
 		}
-		var lines []string
+		var value []string
 		found := false
-		for sc.Scan() {
-			l := strings.TrimSuffix(sc.Text(), "\r")
-			if l == delim {
+		for i++; i < len(lines); i++ {
+			if lines[i] == delim {
 				found = true
 				break
 			}
-			lines = append(lines, l)
+			value = append(value, lines[i])
 		}
 		if !found {
 			return nil, fmt.Errorf("matching delimiter not found for %s", name)
 		}
-		out[name] = strings.Join(lines, "\n")
+		out = append(out, FileCommand{name, strings.Join(value, "\n")})
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
-// Forms returns a secret and the encodings a log could leak it in.
+// Forms returns a secret and the encodings a log could leak it in: the
+// value, each of its lines (trimmed, 8 bytes or more: the runner masks line
+// by line), base64 in the standard and URL alphabets with and without
+// padding, and URL query and path escaping.
 func Forms(secret string) []string {
-	forms := []string{secret}
-	for _, l := range strings.Split(secret, "\n") {
-		if len(strings.TrimSpace(l)) >= 8 && l != secret {
-			forms = append(forms, strings.TrimSpace(l))
+	if strings.TrimSpace(secret) == "" {
+		return nil
+	}
+	var forms []string
+	seen := map[string]bool{}
+	add := func(f string) {
+		if f != "" && !seen[f] {
+			seen[f] = true
+			forms = append(forms, f)
 		}
 	}
-	forms = append(forms,
-		base64.StdEncoding.EncodeToString([]byte(secret)),
-		base64.RawURLEncoding.EncodeToString([]byte(secret)),
-		url.QueryEscape(secret),
-	)
+	add(secret)
+	for _, l := range strings.FieldsFunc(secret, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if l = strings.TrimSpace(l); len(l) >= 8 {
+			add(l)
+		}
+	}
+	b := []byte(secret)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		add(enc.EncodeToString(b))
+	}
+	add(url.QueryEscape(secret))
+	add(url.PathEscape(secret))
 	return forms
 }
 
-// Leaks returns every place a secret (in any form) appears in what the
-// binary printed, outside ::add-mask:: commands, and in the state and
-// summary files. allowState lists secrets that state may hold (github-app).
-func (j *Job) Leaks(secrets []string, allowState ...string) []string {
-	var leaks []string
-	for _, text := range j.Printed {
-		for _, line := range strings.Split(text, "\n") {
-			if strings.HasPrefix(line, "::add-mask::") {
-				continue
-			}
-			for _, s := range secrets {
-				for _, f := range Forms(s) {
-					if f != "" && strings.Contains(line, f) {
-						leaks = append(leaks, fmt.Sprintf("printed: %.80q", line))
-					}
-				}
+// base64Run finds text that may be base64 (either alphabet, padded or not).
+var base64Run = regexp.MustCompile(`[A-Za-z0-9+/_-]{12,}={0,2}`)
+
+// decodedViews returns text as it would read after decoding: each run of
+// base64 decoded (so a secret inside an encoded blob such as a Basic
+// auth header, where its own encoding does not appear, is found), and the
+// URL-unescaped text.
+func decodedViews(text string) []string {
+	var out []string
+	for _, run := range base64Run.FindAllString(text, -1) {
+		raw := strings.TrimRight(run, "=")
+		for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+			if b, err := enc.DecodeString(raw); err == nil {
+				out = append(out, string(b))
 			}
 		}
 	}
-	for _, s := range secrets {
-		allowed := false
-		for _, a := range allowState {
-			allowed = allowed || a == s
-		}
+	if u, err := url.QueryUnescape(text); err == nil && u != text {
+		out = append(out, u)
+	}
+	if u, err := url.PathUnescape(text); err == nil && u != text {
+		out = append(out, u)
+	}
+	return out
+}
+
+// findLeaks returns a description of each secret form found in text.
+func findLeaks(where, text string, secrets []string) []string {
+	var leaks []string
+	for i, s := range secrets {
 		for _, f := range Forms(s) {
-			if strings.Contains(j.Summary, f) {
-				leaks = append(leaks, "summary holds a secret")
+			if strings.Contains(text, f) {
+				leaks = append(leaks, fmt.Sprintf("%s: secret %d (form %s)", where, i, formName(s, f)))
 			}
-			for k, v := range j.State {
-				if !allowed && strings.Contains(v, f) {
-					leaks = append(leaks, "state "+k+" holds a secret")
-				}
+		}
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		for _, v := range decodedViews(text) {
+			if strings.Contains(v, s) {
+				leaks = append(leaks, fmt.Sprintf("%s: secret %d inside encoded text", where, i))
+				break
 			}
 		}
 	}
 	return leaks
+}
+
+// formName names a form without printing it.
+func formName(secret, form string) string {
+	b := []byte(secret)
+	switch form {
+	case secret:
+		return "value"
+	case base64.StdEncoding.EncodeToString(b):
+		return "base64"
+	case base64.RawStdEncoding.EncodeToString(b):
+		return "base64 unpadded"
+	case base64.URLEncoding.EncodeToString(b):
+		return "base64url"
+	case base64.RawURLEncoding.EncodeToString(b):
+		return "base64url unpadded"
+	case url.QueryEscape(secret):
+		return "query-escaped"
+	case url.PathEscape(secret):
+		return "path-escaped"
+	}
+	return "line"
+}
+
+// Leaks returns every place a secret (in any of its Forms, or inside
+// base64 or URL-encoded text) appears: in what the binary printed outside
+// ::add-mask:: commands, in the summary and the state, and in every other
+// file a phase created or changed under the job directory (workspace,
+// HOME, TMPDIR, RUNNER_TEMP). The output and env files are not scanned:
+// handing the token to later steps is their purpose. allowState lists
+// secrets that state may hold (github-app's token, needed to revoke it).
+// Secrets in j.Secrets are always scanned for.
+func (j *Job) Leaks(secrets []string, allowState ...string) []string {
+	secrets = append(append([]string{}, j.Secrets...), secrets...)
+	var leaks []string
+	for n, text := range j.Printed {
+		stream := [2]string{"stdout", "stderr"}[n%2]
+		for i, line := range strings.Split(text, "\n") {
+			if strings.HasPrefix(line, "::add-mask::") {
+				continue
+			}
+			leaks = append(leaks, findLeaks(fmt.Sprintf("printed (%s line %d)", stream, i+1), line, secrets)...)
+		}
+	}
+	var stateSecrets []string
+	for _, s := range secrets {
+		if !slices.Contains(allowState, s) {
+			stateSecrets = append(stateSecrets, s)
+		}
+	}
+	for _, k := range sortedKeys(j.State) {
+		leaks = append(leaks, findLeaks("state "+k, j.State[k], stateSecrets)...)
+	}
+	leaks = append(leaks, findLeaks("summary", j.Summary, secrets)...)
+	for _, rel := range sortedKeys(j.written) {
+		switch rel {
+		case "output", "env", "state", "summary":
+			continue // by purpose, or scanned above
+		}
+		data, err := os.ReadFile(filepath.Join(j.Dir, rel))
+		if err != nil {
+			continue // removed by a later phase
+		}
+		leaks = append(leaks, findLeaks("file "+rel, string(data), secrets)...)
+	}
+	return leaks
+}
+
+// snapshot maps every regular file under dir (relative path) to a digest
+// of its content.
+func snapshot(dir string) map[string][32]byte {
+	out := map[string][32]byte{}
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil //nolint:nilerr // unreadable entries are skipped, not fatal
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil //nolint:nilerr // a file removed while walking
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err == nil {
+			out[rel] = sha256.Sum256(data)
+		}
+		return nil
+	})
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // MaskedBeforeUse checks that every secret that appears in an
