@@ -123,9 +123,17 @@ func (f *flagSet) outputFormat(allowed ...string) (string, error) {
 	return "", usagef("--output must be one of %s", strings.Join(allowed, ", "))
 }
 
-// readSecret reads the admin key from --admin-key-file (or stdin) or env.
+// adminKey reads the admin key from --admin-key-file (or stdin) or env.
 func (c *cmd) adminKey(f *flagSet) (string, error) {
-	if path := *f.keyFile; path != "" {
+	return c.secret("--admin-key-file", *f.keyFile, "TOKENMINT_ADMIN_KEY")
+}
+
+// secret reads a secret from a file flag (a path, or - for stdin) or else
+// the first non-empty environment variable, and registers it with the
+// masker.
+func (c *cmd) secret(flagName, path string, envNames ...string) (string, error) {
+	var v string
+	if path != "" {
 		var data []byte
 		var err error
 		if path == "-" {
@@ -134,13 +142,18 @@ func (c *cmd) adminKey(f *flagSet) (string, error) {
 			data, err = os.ReadFile(path)
 		}
 		if err != nil {
-			return "", usagef("failed to read --admin-key-file: %v", err)
+			return "", usagef("failed to read %s: %v", flagName, err)
 		}
-		key := strings.TrimSpace(string(data))
-		c.masker.Add(key)
-		return key, nil
+		v = strings.TrimSpace(string(data))
+	} else {
+		for _, name := range envNames {
+			if v = strings.TrimSpace(c.env.Getenv(name)); v != "" {
+				break
+			}
+		}
 	}
-	return strings.TrimSpace(c.env.Getenv("TOKENMINT_ADMIN_KEY")), nil
+	c.masker.Add(v)
+	return v, nil
 }
 
 func (c *cmd) configEnv() config.Env {

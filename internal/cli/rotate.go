@@ -99,28 +99,7 @@ func (c *cmd) rotate(ctx context.Context, args []string) error {
 }
 
 func (c *cmd) githubToken(f *flagSet) (string, error) {
-	if path := *f.ghFile; path != "" {
-		var data []byte
-		var err error
-		if path == "-" {
-			data, err = io.ReadAll(io.LimitReader(c.env.Stdin, 1<<20))
-		} else {
-			data, err = os.ReadFile(path)
-		}
-		if err != nil {
-			return "", usagef("failed to read --github-token-file: %v", err)
-		}
-		tok := strings.TrimSpace(string(data))
-		c.masker.Add(tok)
-		return tok, nil
-	}
-	for _, name := range []string{"TOKENMINT_GITHUB_TOKEN", "GITHUB_TOKEN"} {
-		if v := strings.TrimSpace(c.env.Getenv(name)); v != "" {
-			c.masker.Add(v)
-			return v, nil
-		}
-	}
-	return "", nil
+	return c.secret("--github-token-file", *f.ghFile, "TOKENMINT_GITHUB_TOKEN", "GITHUB_TOKEN")
 }
 
 func (c *cmd) logf(format string, args ...any) {

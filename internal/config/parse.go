@@ -3,8 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tokenmint/tokenmint/internal/ghsecret"
+	"github.com/tokenmint/tokenmint/internal/httpx"
 	"github.com/tokenmint/tokenmint/internal/inputerr"
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/provider/all"
@@ -482,38 +481,10 @@ func CheckEnvName(name string) error {
 	return nil
 }
 
-// CheckURL accepts an absolute https URL, or http/https to a loopback host.
+// CheckURL applies httpx.CheckBaseURL (the one base-URL policy).
 func CheckURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Opaque != "" {
-		return errors.New("must be an absolute URL like https://api.example.com")
-	}
-	if u.User != nil {
-		return errors.New("must not carry credentials in the URL")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return errors.New("must not have a query or fragment")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if IsLoopback(u.Hostname()) {
-			return nil
-		}
-		return errors.New("must use https:// (http:// is allowed only for localhost, 127.0.0.0/8 and ::1)")
-	default:
-		return errors.New("must use https:// (http:// is allowed only for localhost, 127.0.0.0/8 and ::1)")
-	}
-}
-
-// IsLoopback reports whether host is localhost, 127.0.0.0/8 or ::1.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	_, err := httpx.CheckBaseURL(raw)
+	return err
 }
 
 // SplitList splits on commas and newlines and trims each item.

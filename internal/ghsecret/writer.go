@@ -342,17 +342,11 @@ func baseURLs(apiURL string) (*url.URL, *url.URL, error) {
 		apiURL = DefaultAPIURL
 	}
 	bad := inputerr.New("github-api-url", "must be an https:// URL such as https://api.github.com or https://ghes.example.com/api/v3 (http:// only for loopback hosts)")
-	u, err := url.Parse(apiURL)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+	u, err := httpx.CheckBaseURL(apiURL)
+	if err != nil {
 		return nil, nil, bad
 	}
-	loop := isLoopback(u.Hostname())
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && loop:
-	default:
-		return nil, nil, bad
-	}
+	loop := httpx.IsLoopback(u.Hostname())
 	if loop && (u.Path == "" || u.Path == "/") {
 		b := *u
 		b.Path = "/"
@@ -365,14 +359,6 @@ func baseURLs(apiURL string) (*url.URL, *url.URL, error) {
 		return nil, nil, bad
 	}
 	return c.BaseURL, c.UploadURL, nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Requests returns how many HTTP requests the Writer has sent.

@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -253,31 +252,14 @@ func ParseGitHubAPIURL(s string) (*url.URL, error) {
 	if s == "" {
 		s = DefaultGitHubAPIURL
 	}
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, &ConfigError{Field: "github-api-url", Rule: "must be an absolute URL such as https://api.github.com or https://HOST/api/v3"}
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return nil, &ConfigError{Field: "github-api-url", Rule: "must use https:// unless the host is loopback"}
-		}
-	default:
-		return nil, &ConfigError{Field: "github-api-url", Rule: "must use https://"}
+	u, err := httpx.CheckBaseURL(s)
+	if err != nil {
+		return nil, &ConfigError{Field: "github-api-url", Rule: err.Error() + " (such as https://api.github.com or https://HOST/api/v3)"}
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 	}
 	return u, nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Handler serves POST / and POST /webhook (Tooken deliveries) and

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tokenmint/tokenmint/internal/httpx"
 	"github.com/tokenmint/tokenmint/internal/inputerr"
 	"github.com/tokenmint/tokenmint/internal/provider"
 )
@@ -638,31 +637,8 @@ func compile(f *File) (*Profile, error) {
 	return p, nil
 }
 
-// CheckURL accepts https URLs, and http only for loopback hosts.
+// CheckURL applies httpx.CheckBaseURL (the one base-URL policy).
 func CheckURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return errors.New("must be an absolute URL such as https://api.example.com")
-	}
-	if u.User != nil {
-		return errors.New("must not carry credentials")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return errors.New("must not have a query or fragment")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		h := u.Hostname()
-		if h == "localhost" {
-			return nil
-		}
-		if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
-			return nil
-		}
-		return errors.New("must use https:// (http:// only for localhost)")
-	default:
-		return errors.New("must use https://")
-	}
+	_, err := httpx.CheckBaseURL(raw)
+	return err
 }

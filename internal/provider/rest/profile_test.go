@@ -84,7 +84,7 @@ list:
   paging: {per_page: 0}
 rotate: {path: "/keys/{{admin_key}}"}
 `, want: []string{
-			"base_url: must use https:// (http:// only for localhost)",
+			"base_url: must use https:// (http:// is allowed only for localhost, 127.0.0.0/8 and ::1)",
 			"auth.header: must be an HTTP header name",
 			"auth.value: must contain {{admin_key}}",
 			"create.method: must be one of GET, POST, PUT, PATCH, DELETE",
