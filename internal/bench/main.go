@@ -161,7 +161,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	var mains, posts []Sample
 	for i := range *runs {
-		job, err := NewJob(filepath.Join(dir, "job-"+strconv.Itoa(i)), bins, inputs, i)
+		job, err := NewJob(filepath.Join(dir, "job-"+strconv.Itoa(i)), inputs, i)
 		if err != nil {
 			return err
 		}
@@ -275,16 +275,16 @@ func moduleRoot() (string, error) {
 
 // Job is one step: its directory, inputs and what its phases wrote.
 type Job struct {
-	Dir     string
-	Inputs  map[string]string
-	Run_    int
-	Env     []string // extra environment (SSL_CERT_FILE)
-	Outputs map[string]string
-	State   map[string]string
+	Dir      string
+	Inputs   map[string]string
+	RunIndex int
+	Env      []string // extra environment (SSL_CERT_FILE)
+	Outputs  map[string]string
+	State    map[string]string
 }
 
 // NewJob prepares dir with empty file-command files and a workspace.
-func NewJob(dir string, _ Binaries, inputs map[string]string, run int) (*Job, error) {
+func NewJob(dir string, inputs map[string]string, run int) (*Job, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "workspace"), 0o755); err != nil {
 		return nil, err
 	}
@@ -293,7 +293,7 @@ func NewJob(dir string, _ Binaries, inputs map[string]string, run int) (*Job, er
 			return nil, err
 		}
 	}
-	return &Job{Dir: dir, Inputs: inputs, Run_: run}, nil
+	return &Job{Dir: dir, Inputs: inputs, RunIndex: run}, nil
 }
 
 // environ is the container's environment for a phase, as the runner sets
@@ -306,7 +306,7 @@ func (j *Job) environ(state map[string]string) []string {
 		"GITHUB_ACTIONS=true",
 		"CI=true",
 		"GITHUB_REPOSITORY=octo-org/octo-repo",
-		"GITHUB_RUN_ID=" + strconv.Itoa(9000+j.Run_),
+		"GITHUB_RUN_ID=" + strconv.Itoa(9000+j.RunIndex),
 		"GITHUB_RUN_ATTEMPT=1",
 		"GITHUB_ACTION=mint",
 		"GITHUB_WORKSPACE=" + filepath.Join(j.Dir, "workspace"),
