@@ -19,12 +19,11 @@ type targetResult struct {
 	OK     bool
 }
 
+// mdEscape escapes what would end a Markdown table cell or open HTML.
+var mdEscape = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "`", "'")
+
 // mdCell makes server or user text safe inside a Markdown table cell.
-func mdCell(s string) string {
-	s = redact.Neutralize(s)
-	r := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "`", "'")
-	return r.Replace(s)
-}
+func mdCell(s string) string { return mdEscape.Replace(redact.Neutralize(s)) }
 
 // writeSummary appends the job summary table. It never holds a secret:
 // every cell is built from non-secret fields and passed through the masker
