@@ -272,6 +272,8 @@ var (
 	yamlQuoted  = regexp.MustCompile("`[^`]*`")
 	yamlUnknown = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+$`)
 	yamlType    = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+) (?:`[^`]*` )?into (.+)$")
+	// yamlTag is a tag the profile wrote ("!!!x", "!foo"): its text, not ours.
+	yamlTag = regexp.MustCompile(`!\S*`)
 )
 
 // kindOf names a Go target type of a YAML type error in profile terms.
@@ -340,7 +342,7 @@ func decodeYAML(data []byte, f *File) error {
 				errs = append(errs, inputerr.New(Input, "line %s: must be %s, not a YAML %s", sub[1], kindOf(sub[3]), sub[2]))
 				continue
 			}
-			errs = append(errs, inputerr.New(Input, "%s", yamlQuoted.ReplaceAllString(m, "a value")))
+			errs = append(errs, inputerr.New(Input, "%s", yamlTag.ReplaceAllString(yamlQuoted.ReplaceAllString(m, "a value"), "a tagged value")))
 		}
 		return errors.Join(errs...)
 	}
