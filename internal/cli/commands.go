@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -78,7 +79,7 @@ func (f *flagSet) parse(args []string) error {
 		}
 	}
 	if err := f.fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
+		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(f.stderr, "Usage of tokenmint %s:\n", f.fs.Name())
 			f.fs.SetOutput(f.stderr)
 			f.fs.PrintDefaults()
@@ -139,7 +140,7 @@ func (c *cmd) secret(flagName, path string, envNames ...string) (string, error) 
 		if path == "-" {
 			data, err = io.ReadAll(io.LimitReader(c.env.Stdin, 1<<20))
 		} else {
-			data, err = os.ReadFile(path)
+			data, err = os.ReadFile(path) //nolint:gosec // the CLI user names their own secret file (--admin-key-file)
 		}
 		if err != nil {
 			return "", usagef("failed to read %s: %v", flagName, err)
@@ -272,10 +273,15 @@ func printToken(w io.Writer, format string, tok *provider.Token, requested []str
 		for _, l := range lines {
 			fmt.Fprintf(bw, "%s=%s\n", l[0], shellQuote(l[1]))
 		}
-		return bw.Flush()
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("failed to write the token: %w", err)
+		}
+		return nil
 	default:
-		_, err := fmt.Fprintln(w, tok.Secret.Reveal())
-		return err
+		if _, err := fmt.Fprintln(w, tok.Secret.Reveal()); err != nil {
+			return fmt.Errorf("failed to write the token: %w", err)
+		}
+		return nil
 	}
 }
 
@@ -385,5 +391,8 @@ func sortedNames(m map[string]Command) []string {
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("failed to write JSON: %w", err)
+	}
+	return nil
 }
