@@ -208,7 +208,6 @@ type Server struct {
 	faults   map[string][]Fault
 	counts   map[string]int
 	requests []string
-	bodies   []string
 }
 
 // NewServer returns a Server with an empty store.

@@ -191,7 +191,7 @@ func TestServer_accessTokens(t *testing.T) {
 				t.Errorf("token %q: want a valid ghs_ token of 40 characters", tok)
 			}
 			exp, err := time.Parse(time.RFC3339, body["expires_at"].(string))
-			if err != nil || exp.Sub(time.Now()) < 59*time.Minute || exp.Sub(time.Now()) > time.Hour {
+			if err != nil || time.Until(exp) < 59*time.Minute || time.Until(exp) > time.Hour {
 				t.Errorf("expires_at = %v, want about an hour ahead", body["expires_at"])
 			}
 			if tc.wantPerms != nil {
@@ -292,7 +292,7 @@ func TestServer_Start(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stop()
+	defer func() { _ = stop() }()
 	if !strings.HasPrefix(base, "http://127.0.0.1:") || !strings.HasSuffix(base, "/api/v3") {
 		t.Errorf("base = %q", base)
 	}

@@ -20,7 +20,7 @@ func BenchmarkClient_MintRevoke(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer stop()
+	defer func() { _ = stop() }()
 	p, err := githubapp.New(provider.Options{APIURL: base, ClientID: ghapp.DefaultClientID, AdminKey: redact.Secret(ghapp.TestKey(0).PKCS1PEM()), HTTP: httpx.New(httpx.WithTimeout(5 * time.Second))})
 	if err != nil {
 		b.Fatal(err)
