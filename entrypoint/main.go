@@ -26,7 +26,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "entrypoint: must be installed as .../main or .../post, not %q\n", phase)
 		os.Exit(2)
 	}
-	err := syscall.Exec(target, []string{target, "action", phase}, os.Environ())
+	err := syscall.Exec(target, []string{target, "action", phase}, os.Environ()) //nolint:gosec // target is fixed at link time (-X main.target); phase is main or post
 	fmt.Fprintf(os.Stderr, "entrypoint: failed to start %s: %v\n", target, err)
 	os.Exit(1)
 }

@@ -86,7 +86,7 @@ func Build(t testing.TB) Binaries {
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 			out, err := cmd.CombinedOutput()
 			if err != nil {
-				return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+				return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
 			}
 			return nil
 		}

@@ -276,7 +276,7 @@ func (c *Client) backoff(attempt int) time.Duration {
 	// Up to 20% jitter so parallel jobs do not retry in step.
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	j := time.Duration(binary.LittleEndian.Uint64(b[:]) % uint64(d/5+1))
+	j := time.Duration(binary.LittleEndian.Uint64(b[:]) % uint64(d/5+1)) //nolint:gosec // d is in (0, maxBackoff]: positive, and the remainder is below d/5+1
 	return d + j
 }
 

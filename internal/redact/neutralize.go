@@ -48,7 +48,7 @@ func Neutralize(s string) string {
 
 func hex4(r rune) string {
 	const digits = "0123456789ABCDEF"
-	v := uint32(r)
+	v := uint32(r) //nolint:gosec // a rune from ranging over a string is never negative
 	if v > 0xFFFF {
 		v = 0xFFFD
 	}

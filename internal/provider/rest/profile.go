@@ -215,7 +215,7 @@ func read(o provider.Options) ([]byte, error) {
 	var f io.ReadCloser
 	if o.Workspace == "" {
 		// The CLI without a workspace: a path as given.
-		file, err := os.Open(path)
+		file, err := os.Open(path) //nolint:gosec // the CLI user names their own profile file
 		if err != nil {
 			return nil, fileErr(err)
 		}
