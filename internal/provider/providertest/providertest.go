@@ -101,8 +101,9 @@ type Harness struct {
 	// Request builds the mint request for a name (default: Name, Scopes,
 	// TTL). Use it for provider-specific fields (github-app).
 	Request func(name string) provider.MintRequest
-	// Timeout is the client's per-request timeout (default 1s); the slow
-	// cases make the fake wait 10× longer.
+	// Timeout is the client's per-request timeout (default 5s, so a
+	// loaded machine running -race does not time out a healthy request);
+	// the slow cases make the fake wait until the client gives up.
 	Timeout time.Duration
 	// Skip opts out of cases by name, with the reason shown in the table.
 	Skip map[string]string
@@ -203,7 +204,7 @@ func (h Harness) withDefaults() Harness {
 		h.UnknownID = "tm_unknown_0"
 	}
 	if h.Timeout <= 0 {
-		h.Timeout = time.Second
+		h.Timeout = 5 * time.Second
 	}
 	if h.Request == nil {
 		scopes, ttl := h.Scopes, h.TTL
