@@ -519,7 +519,7 @@ func TestDo_PerAttemptTimeout(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(release) })
 	clk := newClock()
-	c := newClient(srv, clk, httpx.WithTimeout(100*time.Millisecond))
+	c := newClient(srv, clk, httpx.WithTimeout(time.Second))
 	resp, err := c.Do(context.Background(), &httpx.Request{Method: http.MethodGet, URL: srv.URL})
 	if err != nil {
 		t.Fatal(err)

@@ -74,12 +74,6 @@ func (c *replayCache) remove(keys []replayKey) {
 	}
 }
 
-func (c *replayCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
-}
-
 // deliveryKeys derives the replay keys of a verified delivery. Each kind
 // is domain-separated so a body can never collide with a signature.
 func deliveryKeys(body, sig []byte, deliveryID string) []replayKey {
