@@ -43,11 +43,14 @@ type Store struct {
 	mu      sync.Mutex
 	records map[string]*Record
 	order   []string
+	byName  map[string][]string // name → IDs, so a create's uniqueness check is O(1)
 	Now     func() time.Time
 }
 
 // NewStore returns an empty store on the real clock.
-func NewStore() *Store { return &Store{records: map[string]*Record{}, Now: time.Now} }
+func NewStore() *Store {
+	return &Store{records: map[string]*Record{}, byName: map[string][]string{}, Now: time.Now}
+}
 
 // Add stores r (its ID must be set) and returns a copy.
 func (s *Store) Add(r Record) Record {
@@ -59,6 +62,7 @@ func (s *Store) Add(r Record) Record {
 	cp := r
 	s.records[r.ID] = &cp
 	s.order = append(s.order, r.ID)
+	s.byName[r.Name] = append(s.byName[r.Name], r.ID)
 	return cp
 }
 
@@ -81,8 +85,23 @@ func (s *Store) Update(id string, f func(*Record)) (Record, bool) {
 	if !ok {
 		return Record{}, false
 	}
+	old := r.Name
 	f(r)
+	if r.Name != old {
+		s.unindex(old, id)
+		s.byName[r.Name] = append(s.byName[r.Name], id)
+	}
 	return *r, true
+}
+
+func (s *Store) unindex(name, id string) {
+	ids := s.byName[name]
+	for i, v := range ids {
+		if v == id {
+			s.byName[name] = append(ids[:i:i], ids[i+1:]...)
+			return
+		}
+	}
 }
 
 // Revoke marks id revoked; false when unknown.
@@ -95,9 +114,11 @@ func (s *Store) Revoke(id string) bool {
 func (s *Store) Delete(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.records[id]; !ok {
+	r, ok := s.records[id]
+	if !ok {
 		return false
 	}
+	s.unindex(r.Name, id)
 	delete(s.records, id)
 	for i, v := range s.order {
 		if v == id {
@@ -121,11 +142,11 @@ func (s *Store) All() []Record {
 
 // FindName returns the records whose name is exactly name (any status).
 func (s *Store) FindName(name string) []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var out []Record
-	for _, r := range s.All() {
-		if r.Name == name {
-			out = append(out, r)
-		}
+	for _, id := range s.byName[name] {
+		out = append(out, *s.records[id])
 	}
 	return out
 }
