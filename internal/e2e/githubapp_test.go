@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -673,49 +672,6 @@ func mustPKIX(t *testing.T, pub any) []byte {
 	return b
 }
 
-// connectProxy is an HTTPS (CONNECT) proxy on 127.0.0.1 that tunnels every
-// connection to target and records the host:port each CONNECT asked for.
-type connectProxy struct {
-	target string
-	mu     sync.Mutex
-	hosts  []string
-}
-
-func (p *connectProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodConnect {
-		http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
-		return
-	}
-	p.mu.Lock()
-	p.hosts = append(p.hosts, r.Host)
-	p.mu.Unlock()
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		http.Error(w, "upstream unreachable", http.StatusBadGateway)
-		return
-	}
-	defer up.Close()
-	conn, buf, err := w.(http.Hijacker).Hijack()
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	_, _ = conn.Write([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
-	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(up, buf); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(conn, up); done <- struct{}{} }()
-	<-done
-}
-
-// take returns the hosts seen so far and forgets them.
-func (p *connectProxy) take() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	h := p.hosts
-	p.hosts = nil
-	return h
-}
-
 // TestAction_GitHubApp_proxy: both phases reach https://example.com/api/v3
 // (the TLS fake, trusted through SSL_CERT_FILE) only through the CONNECT
 // proxy named by HTTPS_PROXY: the runner hands its proxy variables to the
@@ -737,7 +693,7 @@ func TestAction_GitHubApp_proxy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e, srv := newGHApp(t, "/api/v3", true)
-			px := &connectProxy{target: srv.Listener.Addr().String()}
+			px := &fake.ConnectProxy{Target: srv.Listener.Addr().String()}
 			psrv := httptest.NewServer(px)
 			t.Cleanup(psrv.Close)
 			certFile := filepath.Join(t.TempDir(), "fake-ca.pem")
@@ -753,12 +709,12 @@ func TestAction_GitHubApp_proxy(t *testing.T) {
 			if main.ExitCode != 0 {
 				t.Fatalf("main exit %d\n%s%s", main.ExitCode, main.Stdout, main.Stderr)
 			}
-			mainHosts := px.take()
+			mainHosts := px.Take()
 			post := j.Post(t)
 			if post.ExitCode != 0 {
 				t.Fatalf("post exit %d\n%s%s", post.ExitCode, post.Stdout, post.Stderr)
 			}
-			postHosts := px.take()
+			postHosts := px.Take()
 			for phase, hosts := range map[string][]string{"main": mainHosts, "post": postHosts} {
 				if len(hosts) == 0 {
 					t.Errorf("%s: no CONNECT reached the proxy", phase)

@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,12 +13,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tokenmint/tokenmint/internal/fake"
 	"github.com/tokenmint/tokenmint/internal/fake/ghapp"
 	"github.com/tokenmint/tokenmint/internal/httpx"
 	"github.com/tokenmint/tokenmint/internal/provider"
@@ -84,46 +83,6 @@ func proxyHelper() error {
 	return p.Revoke(context.Background(), *tok)
 }
 
-// connectProxy is a CONNECT proxy that sends every tunnel to target and
-// records the hosts asked for.
-type connectProxy struct {
-	target string
-	mu     sync.Mutex
-	hosts  []string
-}
-
-func (p *connectProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodConnect {
-		http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
-		return
-	}
-	p.mu.Lock()
-	p.hosts = append(p.hosts, r.Host)
-	p.mu.Unlock()
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer up.Close()
-	conn, buf, err := w.(http.Hijacker).Hijack()
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	_, _ = conn.Write([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
-	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(up, buf); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(conn, up); done <- struct{}{} }()
-	<-done
-}
-
-func (p *connectProxy) seen() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.hosts...)
-}
-
 func TestClient_proxy(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -145,7 +104,7 @@ func TestClient_proxy(t *testing.T) {
 			f := ghapp.NewDefault("")
 			srv := httptest.NewTLSServer(f)
 			t.Cleanup(srv.Close)
-			px := &connectProxy{target: srv.Listener.Addr().String()}
+			px := &fake.ConnectProxy{Target: srv.Listener.Addr().String()}
 			psrv := httptest.NewServer(px)
 			t.Cleanup(psrv.Close)
 
@@ -169,7 +128,7 @@ func TestClient_proxy(t *testing.T) {
 				t.Errorf("helper output leaks a secret: %s", out)
 			}
 			direct := strings.Contains(string(out), "direct")
-			hosts := px.seen()
+			hosts := px.Seen()
 			if tc.wantDirect {
 				if !direct || len(hosts) != 0 {
 					t.Errorf("direct = %v, proxy saw %v; want a direct connection and no CONNECT", direct, hosts)
