@@ -281,7 +281,7 @@ type Writer struct {
 func New(token redact.Secret, apiURL string, opts ...Option) (*Writer, error) {
 	w := &Writer{
 		pause:       DefaultPause,
-		wait:        sleepCtx,
+		wait:        httpx.Sleep,
 		now:         time.Now,
 		budget:      DefaultRetryBudget,
 		minBackoff:  DefaultMinBackoff,
@@ -831,13 +831,3 @@ func (w *Writer) clean(s string) string {
 	return redact.Neutralize(s)
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

@@ -8,8 +8,6 @@ package httpx
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -105,7 +103,7 @@ func New(opts ...Option) *Client {
 		maxBackoff:  8 * time.Second,
 		service:     "API",
 		now:         time.Now,
-		sleep:       sleepCtx,
+		sleep:       Sleep,
 	}
 	for _, o := range opts {
 		o(c)
@@ -269,15 +267,7 @@ func (c *Client) retryable(req *Request, err error, attempt int) (time.Duration,
 }
 
 func (c *Client) backoff(attempt int) time.Duration {
-	d := c.baseBackoff << (attempt - 1)
-	if d > c.maxBackoff || d <= 0 {
-		d = c.maxBackoff
-	}
-	// Up to 20% jitter so parallel jobs do not retry in step.
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	j := time.Duration(binary.LittleEndian.Uint64(b[:]) % uint64(d/5+1)) //nolint:gosec // d is in (0, maxBackoff]: positive, and the remainder is below d/5+1
-	return d + j
+	return Backoff(c.baseBackoff, c.maxBackoff, attempt)
 }
 
 func (c *Client) apiError(resp *Response) *APIError {
@@ -337,17 +327,6 @@ func firstHeader(h http.Header, names ...string) string {
 		}
 	}
 	return ""
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func isDialError(err error) bool {

@@ -61,7 +61,7 @@ func Mint(ctx context.Context, p Provider, req MintRequest, o MintOptions) (*Tok
 		o.Backoff = 500 * time.Millisecond
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleep
+		o.Sleep = httpx.Sleep
 	}
 	base := req.Name
 	name := base
@@ -204,13 +204,3 @@ func FitName(name string, max int) string {
 	return name[:keep] + "-" + h
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

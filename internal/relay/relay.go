@@ -18,9 +18,7 @@ package relay
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -167,7 +165,7 @@ func New(cfg Config) (*Relay, error) {
 		cfg.now = time.Now
 	}
 	if cfg.sleep == nil {
-		cfg.sleep = sleepCtx
+		cfg.sleep = httpx.Sleep
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -641,22 +639,6 @@ func rateLimitReset(resp *http.Response, now time.Time) (time.Duration, bool) {
 
 // backoff doubles from the base up to 30s, with up to 20% jitter.
 func (r *Relay) backoff(attempt int) time.Duration {
-	d := r.cfg.backoff << (attempt - 1)
-	if d > 30*time.Second || d <= 0 {
-		d = 30 * time.Second
-	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return d + time.Duration(binary.LittleEndian.Uint64(b[:])%uint64(d/5+1))
+	return httpx.Backoff(r.cfg.backoff, 30*time.Second, attempt)
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
