@@ -830,4 +830,3 @@ func (w *Writer) clean(s string) string {
 	}
 	return redact.Neutralize(s)
 }
-

@@ -203,4 +203,3 @@ func FitName(name string, max int) string {
 	}
 	return name[:keep] + "-" + h
 }
-

@@ -641,4 +641,3 @@ func rateLimitReset(resp *http.Response, now time.Time) (time.Duration, bool) {
 func (r *Relay) backoff(attempt int) time.Duration {
 	return httpx.Backoff(r.cfg.backoff, 30*time.Second, attempt)
 }
-
