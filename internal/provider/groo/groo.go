@@ -202,14 +202,7 @@ func (c *client) Mint(ctx context.Context, req provider.MintRequest) (*provider.
 }
 
 func (c *client) Revoke(ctx context.Context, t provider.Token) error {
-	if t.ID == "" {
-		return fmt.Errorf("failed to revoke: no token ID")
-	}
-	_, err := c.http.Do(ctx, &httpx.Request{
-		Method: http.MethodDelete, URL: c.base + "/" + url.PathEscape(t.ID), Header: c.header(),
-		OK: []int{http.StatusNotFound, http.StatusGone},
-	})
-	return err
+	return provider.DeleteByID(ctx, c.http, c.base, t.ID, c.header())
 }
 
 // List returns the application's tokens. Groo has no name filter, so

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -231,13 +230,7 @@ func decodeCreate(resp *httpx.Response, now time.Time) (*provider.Token, error) 
 }
 
 func (c *client) Revoke(ctx context.Context, t provider.Token) error {
-	if t.ID == "" {
-		return fmt.Errorf("failed to revoke: no API key ID")
-	}
-	_, err := c.http.Do(ctx, &httpx.Request{
-		Method: http.MethodDelete, URL: c.base + "/api/api-keys/" + url.PathEscape(t.ID), Header: c.headers(),
-		OK: []int{http.StatusNotFound, http.StatusGone},
-	})
+	err := provider.DeleteByID(ctx, c.http, c.base+"/api/api-keys", t.ID, c.headers())
 	if forbidden(err) {
 		return fmt.Errorf("failed to revoke API key %s: the admin key needs the %q scope to delete keys: %w", redact.Neutralize(t.ID), "delete", err)
 	}

@@ -135,14 +135,7 @@ func (c *client) decodeSecret(resp *httpx.Response) (*provider.Token, error) {
 }
 
 func (c *client) Revoke(ctx context.Context, t provider.Token) error {
-	if t.ID == "" {
-		return fmt.Errorf("failed to revoke: no token ID")
-	}
-	_, err := c.http.Do(ctx, &httpx.Request{
-		Method: http.MethodDelete, URL: c.base + "/tokens/" + url.PathEscape(t.ID), Header: c.header(),
-		OK: []int{http.StatusNotFound, http.StatusGone},
-	})
-	return err
+	return provider.DeleteByID(ctx, c.http, c.base+"/tokens", t.ID, c.header())
 }
 
 func (c *client) List(ctx context.Context, nameHint string) ([]provider.Token, error) {
