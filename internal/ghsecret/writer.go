@@ -323,6 +323,9 @@ func New(token redact.Secret, apiURL string, opts ...Option) (*Writer, error) {
 			Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token.Reveal(), TokenType: "Bearer"}),
 			Base:   &countingTransport{base: transport, n: w.count},
 		},
+		// oauth2.Transport adds the token to redirected requests too:
+		// never follow a redirect to another host.
+		CheckRedirect: httpx.SameHostRedirects,
 	}
 	w.newAPIs = func() apis {
 		c := github.NewClient(hc)

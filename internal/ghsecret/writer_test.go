@@ -502,3 +502,39 @@ func TestWriter_Write_LimitSpentBySuccess(t *testing.T) {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
 }
+
+// TestWriter_Write_NoTokenOnCrossHostRedirect: oauth2.Transport adds the
+// token to every request, redirected ones too, so a redirect to another
+// host must not be followed.
+func TestWriter_Write_NoTokenOnCrossHostRedirect(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var leaked []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		leaked = append(leaked, r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.WriteHeader(http.StatusNotFound)
+	}))
+	t.Cleanup(other.Close)
+	// "localhost" is another host than 127.0.0.1 to the client.
+	otherURL := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, otherURL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(redirector.Close)
+	w, err := New(redact.Secret(ghToken), redirector.URL, WithPause(0), WithWait((&waits{}).wait), WithMaxAttempts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.Write(context.Background(), []Target{{Name: "TOK", Type: Actions, Scope: ScopeRepository, Repo: Repo{"acme", "a"}}}, value)
+	if err == nil || res[0].Status != StatusFailed {
+		t.Errorf("Write through a cross-host redirect succeeded: %v", statuses(res))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(leaked) != 0 {
+		t.Errorf("the other host received %d request(s) (Authorization sent: %v)", len(leaked), leaked[0] != "")
+	}
+	checkNoLeak(t, err)
+}

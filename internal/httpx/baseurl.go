@@ -3,6 +3,7 @@ package httpx
 import (
 	"errors"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -37,4 +38,15 @@ func CheckBaseURL(raw string) (*url.URL, error) {
 		return u, nil
 	}
 	return nil, errors.New("must use https:// (http:// is allowed only for localhost, 127.0.0.0/8 and ::1)")
+}
+
+// SameHostRedirects is an http.Client CheckRedirect for clients whose
+// transport adds a credential to every request (oauth2.Transport): it
+// follows at most 5 redirects, and only to the same scheme and host, so
+// the credential never reaches another host.
+func SameHostRedirects(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 || req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
+		return http.ErrUseLastResponse
+	}
+	return nil
 }

@@ -231,12 +231,7 @@ func newGitHubClient(base *http.Client, apiURL string, token redact.Secret) (*gi
 		Timeout: base.Timeout,
 		// oauth2.Transport adds the token to every request it sends,
 		// redirects included: never follow one to another host.
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 || req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
-				return http.ErrUseLastResponse
-			}
-			return nil
-		},
+		CheckRedirect: httpx.SameHostRedirects,
 	}
 	gh := github.NewClient(hc)
 	gh.BaseURL = u
