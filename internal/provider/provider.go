@@ -66,6 +66,14 @@ type Rotator interface {
 	Rotate(ctx context.Context, id string) (*Token, error)
 }
 
+// Getter is a Provider that can read one token by ID (never its secret).
+type Getter interface {
+	Get(ctx context.Context, id string) (*Token, error)
+}
+
+// ErrNotFound is returned by Get for an unknown ID.
+var ErrNotFound = errors.New("token not found")
+
 // ErrNotSupported is returned by optional operations a service lacks.
 var ErrNotSupported = errors.New("not supported by this provider")
 

@@ -381,7 +381,7 @@ func parseTime(v any, format string) (time.Time, error) {
 
 func (c *client) Revoke(ctx context.Context, t provider.Token) error {
 	if t.ID == "" {
-		return provider.ErrNoID
+		return fmt.Errorf("failed to revoke: %w", provider.ErrNoID)
 	}
 	v := values{phID: t.ID, phClientID: c.clientID}
 	ok := append(slices.Clone(c.p.gone), c.p.revoke.success...)

@@ -60,6 +60,7 @@ type client struct {
 var (
 	_ provider.Provider = (*client)(nil)
 	_ provider.Rotator  = (*client)(nil)
+	_ provider.Getter   = (*client)(nil)
 )
 
 // New returns a Tooken provider.
@@ -173,6 +174,31 @@ func (c *client) List(ctx context.Context, nameHint string) ([]provider.Token, e
 		}
 	}
 	return out, nil
+}
+
+// Get reads one token (GET /tokens/{id}); revoked and expired tokens are
+// returned too, marked Revoked. An unknown ID wraps provider.ErrNotFound.
+func (c *client) Get(ctx context.Context, id string) (*provider.Token, error) {
+	if id == "" {
+		return nil, fmt.Errorf("failed to get token: %w", provider.ErrNoID)
+	}
+	resp, err := c.http.Do(ctx, &httpx.Request{Method: http.MethodGet, URL: c.base + "/tokens/" + url.PathEscape(id), Header: c.header()})
+	if httpx.StatusOf(err) == http.StatusNotFound {
+		return nil, fmt.Errorf("failed to get token %s: %w", redact.Neutralize(id), provider.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var t tokenJSON
+	if err := httpx.DecodeJSON(resp, &t); err != nil {
+		return nil, err
+	}
+	tok, err := t.token()
+	if err != nil {
+		return nil, err
+	}
+	tok.Secret = "" // never from a read, whatever the server sends
+	return tok, nil
 }
 
 // Rotate calls the native rotate endpoint: same ID, new secret; the old

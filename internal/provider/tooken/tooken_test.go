@@ -348,3 +348,34 @@ func TestRateLimit_RealWindow(t *testing.T) {
 		t.Errorf("orphans = %d, want 0", n)
 	}
 }
+
+func TestGet(t *testing.T) {
+	t.Parallel()
+	e := setup(t, adminKey, nil)
+	ctx := context.Background()
+	tok, err := e.p.Mint(ctx, provider.MintRequest{Name: "get-me", Scopes: []string{"tokens:read"}, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := e.p.(provider.Getter)
+	got, err := g.Get(ctx, tok.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := provider.Token{ID: tok.ID, Name: "get-me", Scopes: []string{"tokens:read"}, CreatedAt: tok.CreatedAt, ExpiresAt: tok.ExpiresAt}
+	if diff := cmp.Diff(want, *got); diff != "" {
+		t.Errorf("Get (-want +got):\n%s", diff)
+	}
+	if err := e.p.Revoke(ctx, *tok); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := g.Get(ctx, tok.ID); err != nil || !got.Revoked {
+		t.Errorf("Get after revoke = %+v, %v; want the token marked revoked", got, err)
+	}
+	if _, err := g.Get(ctx, "tok_unknown"); !errors.Is(err, provider.ErrNotFound) {
+		t.Errorf("Get of an unknown ID = %v, want ErrNotFound", err)
+	}
+	if n := e.fake.Count("GET /v1/tokens/{id}"); n != 3 {
+		t.Errorf("GET /tokens/{id} requests = %d, want 3", n)
+	}
+}
