@@ -27,29 +27,10 @@ const (
 
 var epoch = time.Date(2026, 11, 23, 17, 0, 0, 0, time.UTC)
 
-// waits records requested waits instead of sleeping.
-type waits struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (w *waits) wait(ctx context.Context, d time.Duration) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.d = append(w.d, d)
-	return ctx.Err()
-}
-
-func (w *waits) all() []time.Duration {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]time.Duration(nil), w.d...)
-}
-
 type env struct {
 	fake  *ghsecrets.Server
 	url   string
-	waits *waits
+	waits *fake.Clock // records waits; the writer reads time from epoch
 }
 
 func newEnv(t *testing.T) *env {
@@ -59,12 +40,12 @@ func newEnv(t *testing.T) *env {
 	f.Register(mux)
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
-	return &env{fake: f, url: ts.URL, waits: &waits{}}
+	return &env{fake: f, url: ts.URL, waits: fake.NewClock(epoch)}
 }
 
 func (e *env) writer(t *testing.T, opts ...Option) *Writer {
 	t.Helper()
-	base := []Option{WithPause(0), WithWait(e.waits.wait), WithClock(func() time.Time { return epoch })}
+	base := []Option{WithPause(0), WithWait(e.waits.Sleep), WithClock(func() time.Time { return epoch })}
 	w, err := New(redact.Secret(ghToken), e.url, append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -220,7 +201,7 @@ func TestWriter_Write_RateLimits(t *testing.T) {
 			if diff := cmp.Diff([]Status{StatusCreated, StatusCreated}, statuses(res)); diff != "" {
 				t.Errorf("statuses (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tc.want, e.waits.all()); diff != "" {
+			if diff := cmp.Diff(tc.want, e.waits.Waits()); diff != "" {
 				t.Errorf("waits (-want +got):\n%s", diff)
 			}
 			for _, r := range []string{"a", "b"} {
@@ -259,8 +240,8 @@ func TestWriter_Write_BudgetExhausted(t *testing.T) {
 	if got := httpx.StatusOf(res[0].Err); got != http.StatusTooManyRequests {
 		t.Errorf("status of first error = %d, want 429", got)
 	}
-	if len(e.waits.all()) != 0 {
-		t.Errorf("waited %v past the budget", e.waits.all())
+	if len(e.waits.Waits()) != 0 {
+		t.Errorf("waited %v past the budget", e.waits.Waits())
 	}
 	checkNoLeak(t, err)
 }
@@ -298,8 +279,8 @@ func TestWriter_Write_OneTargetForbidden(t *testing.T) {
 	if diff := cmp.Diff(wantProgress, progress); diff != "" {
 		t.Errorf("progress (-want +got):\n%s", diff)
 	}
-	if len(e.waits.all()) != 0 {
-		t.Errorf("a plain 403 was retried: waits %v", e.waits.all())
+	if len(e.waits.Waits()) != 0 {
+		t.Errorf("a plain 403 was retried: waits %v", e.waits.Waits())
 	}
 	checkNoLeak(t, err)
 }
@@ -356,7 +337,7 @@ func TestWriter_Write_PausesBetweenPUTs(t *testing.T) {
 	if _, err := w.Write(context.Background(), targets, value); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
-	if diff := cmp.Diff([]time.Duration{time.Second, time.Second}, e.waits.all()); diff != "" {
+	if diff := cmp.Diff([]time.Duration{time.Second, time.Second}, e.waits.Waits()); diff != "" {
 		t.Errorf("pauses (-want +got):\n%s", diff)
 	}
 }
@@ -494,7 +475,7 @@ func TestWriter_Write_LimitSpentBySuccess(t *testing.T) {
 	if res[0].Status != StatusCreated {
 		t.Errorf("status = %s", res[0].Status)
 	}
-	ws := e.waits.all()
+	ws := e.waits.Waits()
 	if len(ws) != 1 || ws[0] < 100*time.Second || ws[0] > 122*time.Second {
 		t.Errorf("waits = %v, want one wait until the reset (~2m)", ws)
 	}
@@ -523,7 +504,7 @@ func TestWriter_Write_NoTokenOnCrossHostRedirect(t *testing.T) {
 		http.Redirect(w, r, otherURL+r.URL.Path, http.StatusTemporaryRedirect)
 	}))
 	t.Cleanup(redirector.Close)
-	w, err := New(redact.Secret(ghToken), redirector.URL, WithPause(0), WithWait((&waits{}).wait), WithMaxAttempts(1))
+	w, err := New(redact.Secret(ghToken), redirector.URL, WithPause(0), WithWait(fake.NewClock(epoch).Sleep), WithMaxAttempts(1))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,40 +15,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tokenmint/tokenmint/internal/fake"
 	"github.com/tokenmint/tokenmint/internal/httpx"
 	"github.com/tokenmint/tokenmint/internal/redact"
 )
 
 var epoch = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-
-// clock is a fake clock: sleeping advances it and records the wait.
-type clock struct {
-	mu    sync.Mutex
-	now   time.Time
-	waits []time.Duration
-}
-
-func newClock() *clock { return &clock{now: epoch} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waits = append(c.waits, d)
-	c.now = c.now.Add(d)
-	return ctx.Err()
-}
-
-func (c *clock) Waits() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.waits...)
-}
 
 // reply is one scripted answer.
 type reply struct {
@@ -95,7 +67,7 @@ func newServer(t *testing.T, replies ...reply) (*httptest.Server, *script) {
 	return srv, s
 }
 
-func newClient(srv *httptest.Server, clk *clock, opts ...httpx.Option) *httpx.Client {
+func newClient(srv *httptest.Server, clk *fake.Clock, opts ...httpx.Option) *httpx.Client {
 	hc := http.DefaultClient
 	if srv != nil {
 		hc = srv.Client()
@@ -136,7 +108,7 @@ func TestDo_RetriesByMethod(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv, s := newServer(t, tc.replies...)
-			c := newClient(srv, newClock())
+			c := newClient(srv, fake.NewClock(epoch))
 			_, err := c.Do(context.Background(), &httpx.Request{Method: tc.method, URL: srv.URL + "/x", Body: []byte(`{}`), Safe: tc.safe})
 			if diff := cmp.Diff(tc.wantErr, err != nil); diff != "" {
 				t.Fatalf("error %v (-want +got):\n%s", err, diff)
@@ -151,7 +123,7 @@ func TestDo_RetriesByMethod(t *testing.T) {
 func TestDo_OKStatuses(t *testing.T) {
 	t.Parallel()
 	srv, _ := newServer(t, reply{status: 404, body: `{"error":"not_found"}`})
-	c := newClient(srv, newClock())
+	c := newClient(srv, fake.NewClock(epoch))
 	resp, err := c.Do(context.Background(), &httpx.Request{Method: http.MethodDelete, URL: srv.URL, OK: []int{404, 410}})
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +152,7 @@ func TestDo_RefusedConnection(t *testing.T) {
 	for _, method := range []string{http.MethodPost, http.MethodGet} {
 		t.Run(strings.ToLower(method), func(t *testing.T) {
 			t.Parallel()
-			clk := newClock()
+			clk := fake.NewClock(epoch)
 			c := newClient(nil, clk, httpx.WithHTTPClient(&http.Client{}))
 			_, err := c.Do(context.Background(), &httpx.Request{Method: method, URL: refusedURL(t), Body: []byte(`{"a":1}`)})
 			var te *httpx.TransportError
@@ -245,7 +217,7 @@ func TestDo_RateLimitWaits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv, s := newServer(t, tc.first, ok)
-			clk := newClock()
+			clk := fake.NewClock(epoch)
 			c := newClient(srv, clk)
 			if _, err := c.Do(context.Background(), &httpx.Request{Method: http.MethodPost, URL: srv.URL, Body: []byte(`{}`)}); err != nil {
 				t.Fatal(err)
@@ -271,7 +243,7 @@ func TestDo_RateLimitWaits(t *testing.T) {
 func TestDo_403WithoutSpentLimitIsNotRateLimited(t *testing.T) {
 	t.Parallel()
 	srv, s := newServer(t, reply{status: 403, header: map[string]string{"X-RateLimit-Remaining": "12", "X-RateLimit-Reset": fmt.Sprint(epoch.Unix())}})
-	c := newClient(srv, newClock())
+	c := newClient(srv, fake.NewClock(epoch))
 	_, err := c.Do(context.Background(), &httpx.Request{Method: http.MethodGet, URL: srv.URL})
 	var ae *httpx.APIError
 	if !errors.As(err, &ae) {
@@ -286,7 +258,7 @@ func TestDo_403WithoutSpentLimitIsNotRateLimited(t *testing.T) {
 func TestDo_RetryBudgetExhausted(t *testing.T) {
 	t.Parallel()
 	srv, s := newServer(t, reply{status: 429, header: map[string]string{"Retry-After": "120"}})
-	clk := newClock()
+	clk := fake.NewClock(epoch)
 	c := newClient(srv, clk, httpx.WithRetryBudget(time.Minute))
 	_, err := c.Do(context.Background(), &httpx.Request{Method: http.MethodGet, URL: srv.URL})
 	if err == nil || !strings.Contains(err.Error(), "retry budget of 1m0s exhausted") {
@@ -305,7 +277,7 @@ func TestDo_BudgetCountsWaits(t *testing.T) {
 	t.Parallel()
 	// 20s waits inside a 50s budget: two waits fit, the third does not.
 	srv, s := newServer(t, reply{status: 503, header: map[string]string{"Retry-After": "20"}})
-	clk := newClock()
+	clk := fake.NewClock(epoch)
 	c := newClient(srv, clk, httpx.WithRetryBudget(50*time.Second))
 	_, err := c.Do(context.Background(), &httpx.Request{Method: http.MethodGet, URL: srv.URL})
 	if err == nil {
@@ -332,7 +304,7 @@ func TestDo_BodyCap(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv, s := newServer(t, reply{status: tc.status, body: tc.body})
-			c := newClient(srv, newClock(), httpx.WithMaxBody(64))
+			c := newClient(srv, fake.NewClock(epoch), httpx.WithMaxBody(64))
 			resp, err := c.Do(context.Background(), &httpx.Request{Method: http.MethodGet, URL: srv.URL})
 			if !tc.wantErr {
 				if err != nil {
@@ -374,7 +346,7 @@ func TestDo_APIErrorMaskedAndNeutralized(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv, _ := newServer(t, reply{status: 400, body: tc.body, header: tc.hdr})
-			c := newClient(srv, newClock(), httpx.WithMasker(masker))
+			c := newClient(srv, fake.NewClock(epoch), httpx.WithMasker(masker))
 			_, err := c.Do(context.Background(), &httpx.Request{Method: http.MethodGet, URL: srv.URL})
 			var ae *httpx.APIError
 			if !errors.As(err, &ae) {
@@ -415,7 +387,7 @@ func TestAPIError_Text(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv, _ := newServer(t, reply{status: 400, body: tc.body, header: tc.hdr})
-			c := newClient(srv, newClock())
+			c := newClient(srv, fake.NewClock(epoch))
 			_, err := c.Do(context.Background(), &httpx.Request{Method: http.MethodGet, URL: srv.URL})
 			if diff := cmp.Diff(tc.want, err.Error()); diff != "" {
 				t.Fatalf("text (-want +got):\n%s", diff)
@@ -431,7 +403,7 @@ func TestAmbiguousAndRetryable(t *testing.T) {
 	t.Parallel()
 	apiErr := func(status int) error {
 		srv, _ := newServer(t, reply{status: status})
-		_, err := newClient(srv, newClock(), httpx.WithMaxAttempts(1)).Do(context.Background(), &httpx.Request{Method: http.MethodPost, URL: srv.URL})
+		_, err := newClient(srv, fake.NewClock(epoch), httpx.WithMaxAttempts(1)).Do(context.Background(), &httpx.Request{Method: http.MethodPost, URL: srv.URL})
 		return err
 	}
 	cases := []struct {
@@ -477,7 +449,7 @@ func TestDo_BodyResentWhole(t *testing.T) {
 				first = reply{status: 429}
 			}
 			srv, s := newServer(t, first, first, reply{status: 201, body: `{}`})
-			c := newClient(srv, newClock())
+			c := newClient(srv, fake.NewClock(epoch))
 			if _, err := c.Do(context.Background(), &httpx.Request{Method: method, URL: srv.URL, Body: []byte(body)}); err != nil {
 				t.Fatal(err)
 			}
@@ -518,7 +490,7 @@ func TestDo_PerAttemptTimeout(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(release) })
-	clk := newClock()
+	clk := fake.NewClock(epoch)
 	c := newClient(srv, clk, httpx.WithTimeout(time.Second))
 	resp, err := c.Do(context.Background(), &httpx.Request{Method: http.MethodGet, URL: srv.URL})
 	if err != nil {
@@ -539,7 +511,7 @@ func TestDo_TimeoutOnPostIsAmbiguous(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(release) })
-	c := newClient(srv, newClock(), httpx.WithTimeout(50*time.Millisecond))
+	c := newClient(srv, fake.NewClock(epoch), httpx.WithTimeout(50*time.Millisecond))
 	_, err := c.Do(context.Background(), &httpx.Request{Method: http.MethodPost, URL: srv.URL, Body: []byte(`{}`)})
 	var te *httpx.TransportError
 	if !errors.As(err, &te) {
@@ -561,7 +533,7 @@ func TestDo_HeadersAndDefaults(t *testing.T) {
 		w.WriteHeader(204)
 	}))
 	t.Cleanup(srv.Close)
-	c := newClient(srv, newClock())
+	c := newClient(srv, fake.NewClock(epoch))
 	_, err := c.Do(context.Background(), &httpx.Request{Method: http.MethodPost, URL: srv.URL, Body: []byte(`{}`), Header: http.Header{"Authorization": {"Bearer x"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -577,7 +549,7 @@ func TestDo_ContextCancelledStopsRetrying(t *testing.T) {
 	srv, s := newServer(t, reply{status: 503})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	c := newClient(srv, newClock())
+	c := newClient(srv, fake.NewClock(epoch))
 	_, err := c.Do(ctx, &httpx.Request{Method: http.MethodGet, URL: srv.URL})
 	if err == nil {
 		t.Fatal("want an error")

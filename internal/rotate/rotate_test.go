@@ -121,32 +121,12 @@ func (l listless) List(context.Context, string) ([]provider.Token, error) {
 	return nil, provider.ErrNotSupported
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-
-type waits struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (w *waits) wait(ctx context.Context, d time.Duration) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.d = append(w.d, d)
-	return ctx.Err()
-}
-
 type env struct {
 	gh    *ghsecrets.Server
 	url   string
 	p     *fakeProvider
-	clock *clock
-	waits *waits
+	clock *fake.Clock
+	waits *fake.Clock // records the writer's waits (its time is not used)
 }
 
 func newEnv(tb testing.TB) *env {
@@ -156,13 +136,13 @@ func newEnv(tb testing.TB) *env {
 	gh.Register(mux)
 	ts := httptest.NewServer(mux)
 	tb.Cleanup(ts.Close)
-	c := &clock{t: t0}
-	return &env{gh: gh, url: ts.URL, p: &fakeProvider{now: c.now}, clock: c, waits: &waits{}}
+	c := fake.NewClock(t0)
+	return &env{gh: gh, url: ts.URL, p: &fakeProvider{now: c.Now}, clock: c, waits: fake.NewClock(t0)}
 }
 
 func (e *env) writer(tb testing.TB) *ghsecret.Writer {
 	tb.Helper()
-	w, err := ghsecret.New(ghToken, e.url, ghsecret.WithPause(0), ghsecret.WithWait(e.waits.wait), ghsecret.WithClock(e.clock.now))
+	w, err := ghsecret.New(ghToken, e.url, ghsecret.WithPause(0), ghsecret.WithWait(e.waits.Sleep), ghsecret.WithClock(e.clock.Now))
 	if err != nil {
 		tb.Fatalf("ghsecret.New: %v", err)
 	}
@@ -177,7 +157,7 @@ func (e *env) config(tb testing.TB, targets []ghsecret.Target) Config {
 		MaxNameLen: 100,
 		Targets:    targets,
 		Writer:     e.writer(tb),
-		Now:        e.clock.now,
+		Now:        e.clock.Now,
 	}
 }
 
@@ -399,7 +379,7 @@ func TestRun_SecondRotationRetiresFirst(t *testing.T) {
 			if err != nil {
 				t.Fatalf("first Run: %v", err)
 			}
-			e.clock.set(t0.Add(time.Hour))
+			e.clock.Set(t0.Add(time.Hour))
 			cfg := e.config(t, targets)
 			cfg.Grace = tc.grace
 			second, err := Run(context.Background(), cfg)
@@ -466,7 +446,7 @@ func TestRun_PartialFailureKeepsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatalf("first Run: %v", err)
 	}
-	e.clock.set(t0.Add(24 * time.Hour))
+	e.clock.Set(t0.Add(24 * time.Hour))
 	e.gh.Fail(http.MethodPut, "/repos/acme/b/actions/secrets/API_TOKEN", http.StatusForbidden)
 	listsBefore := strings.Count(strings.Join(e.p.calls, ","), "list")
 	second, err := Run(context.Background(), e.config(t, targets))
@@ -528,7 +508,7 @@ func TestRun_RateLimitsHandled(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
-			if diff := cmp.Diff([]time.Duration{tc.want}, e.waits.d); diff != "" {
+			if diff := cmp.Diff([]time.Duration{tc.want}, e.waits.Waits()); diff != "" {
 				t.Errorf("waits (-want +got):\n%s", diff)
 			}
 			for _, r := range []string{"a", "b"} {

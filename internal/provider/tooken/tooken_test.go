@@ -22,40 +22,17 @@ import (
 	"github.com/tokenmint/tokenmint/internal/redact"
 )
 
-// clock is a fake clock; sleeping advances it.
-type clock struct {
-	mu    sync.Mutex
-	t     time.Time
-	slept []time.Duration
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.slept = append(c.slept, d)
-	c.t = c.t.Add(d)
-	return ctx.Err()
-}
-
-func (c *clock) Slept() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.slept...)
-}
-
 type env struct {
 	fake  *faketooken.Server
 	p     provider.Provider
-	clock *clock
+	clock *fake.Clock
 }
 
 // setup starts a fake Tooken whose store, the client and the provider share
 // one fake clock. key is the admin key the provider uses.
 func setup(t *testing.T, key string, scopes []string) env {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 11, 26, 12, 0, 30, 0, time.UTC)}
+	c := fake.NewClock(time.Date(2026, 11, 26, 12, 0, 30, 0, time.UTC))
 	f := faketooken.New(adminKey, nil)
 	f.Store.Now = c.Now
 	if key != adminKey {
@@ -309,7 +286,7 @@ func TestRateLimit_WaitsAsTold(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Mint() error = %v", err)
 			}
-			if diff := cmp.Diff([]time.Duration{tc.wantWait}, e.clock.Slept()); diff != "" {
+			if diff := cmp.Diff([]time.Duration{tc.wantWait}, e.clock.Waits()); diff != "" {
 				t.Errorf("waits (-want +got):\n%s", diff)
 			}
 			if got := e.fake.Count("POST /v1/tokens"); got != 2 {
@@ -338,7 +315,7 @@ func TestRateLimit_RealWindow(t *testing.T) {
 		t.Fatalf("Revoke() error = %v", err)
 	}
 	// The clock starts 30s into a minute: the reset is 30s away, plus 1s.
-	if diff := cmp.Diff([]time.Duration{31 * time.Second}, e.clock.Slept()); diff != "" {
+	if diff := cmp.Diff([]time.Duration{31 * time.Second}, e.clock.Waits()); diff != "" {
 		t.Errorf("waits (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"POST /v1/tokens", "DELETE /v1/tokens/{id}", "DELETE /v1/tokens/{id}"}, e.fake.Requests()); diff != "" {
