@@ -9,39 +9,20 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tokenmint/tokenmint/internal/fake"
 )
 
-// syncBuffer is a bytes.Buffer safe to read while Main writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// start runs Main with args plus --url-file and returns the base URL and
-// what it printed once the file appears.
-func start(t *testing.T, args ...string) (string, *syncBuffer) {
+func start(t *testing.T, args ...string) (string, *fake.SyncBuffer) {
 	t.Helper()
 	dir := t.TempDir()
 	urlFile := filepath.Join(dir, "url")
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
+	var out, errOut fake.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Main(ctx, append(args, "--url-file", urlFile, "--github-key-file", filepath.Join(dir, "app.pem")), &out, &errOut, os.Getenv)

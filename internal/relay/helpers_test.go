@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenmint/tokenmint/internal/fake"
 	"github.com/tokenmint/tokenmint/internal/redact"
 )
 
@@ -128,50 +129,12 @@ func (f *fakeGitHub) callCount(repo string) int {
 	return f.calls[repo]
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// sleepRecorder replaces the relay's sleeper: it records the wait and
-// returns at once.
-type sleepRecorder struct {
-	mu    sync.Mutex
-	waits []time.Duration
-}
-
-func (s *sleepRecorder) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	s.waits = append(s.waits, d)
-	s.mu.Unlock()
-	return ctx.Err()
-}
-
-func (s *sleepRecorder) get() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]time.Duration(nil), s.waits...)
-}
-
 type testRelay struct {
 	*Relay
 	gh     *fakeGitHub
 	srv    *httptest.Server
-	logs   *syncBuffer
-	sleeps *sleepRecorder
+	logs   *fake.SyncBuffer
+	sleeps *fake.Clock // records the relay's waits
 }
 
 // newTestRelay starts a relay (fixed clock, recorded sleeps, JSON logs in a
@@ -183,8 +146,8 @@ func newTestRelay(t testing.TB, mod func(*Config)) *testRelay {
 	if err != nil {
 		t.Fatalf("ParseRoutes: %v", err)
 	}
-	logs := &syncBuffer{}
-	sleeps := &sleepRecorder{}
+	logs := &fake.SyncBuffer{}
+	sleeps := fake.NewClock(time.Now())
 	cfg := Config{
 		Routes:       routes,
 		Secrets:      []redact.Secret{testSecret1, testSecret2},
@@ -193,7 +156,7 @@ func newTestRelay(t testing.TB, mod func(*Config)) *testRelay {
 		Concurrency:  2,
 		Logger:       slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		now:          func() time.Time { return testNow },
-		sleep:        sleeps.sleep,
+		sleep:        sleeps.Sleep,
 		backoff:      time.Second,
 	}
 	if mod != nil {

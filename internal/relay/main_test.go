@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tokenmint/tokenmint/internal/fake"
 )
 
 func envMap(m map[string]string) func(string) string {
@@ -175,7 +177,7 @@ func TestMain_ServesUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	addrc := make(chan string, 1)
-	stderr := &syncBuffer{}
+	stderr := &fake.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--config", cfgPath}, &bytes.Buffer{}, stderr, envMap(env), func(a string) { addrc <- a })

@@ -355,7 +355,7 @@ func TestRelay_Retry(t *testing.T) {
 			if got, want := st.Dispatched+st.Failed, int64(1); got != want {
 				t.Errorf("dispatched+failed = %d, want %d", got, want)
 			}
-			waits := tr.sleeps.get()
+			waits := tr.sleeps.Waits()
 			if len(waits) != len(tc.wantWaits) {
 				t.Fatalf("waits = %v, want %v", waits, tc.wantWaits)
 			}
