@@ -160,7 +160,8 @@ func (c *cmd) secret(flagName, path string, envNames ...string) (string, error) 
 func (c *cmd) configEnv() config.Env {
 	env := config.EnvFrom(c.env.Getenv)
 	env.Now = c.env.Now
-	env.CLI = true
+	// Outside Actions there is no step run to name the token after:
+	// DefaultName falls back to tokenmint-cli-<timestamp>.
 	if c.env.Getenv("GITHUB_ACTIONS") != "true" {
 		env.RunID = ""
 	}

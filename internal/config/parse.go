@@ -113,9 +113,7 @@ type Env struct {
 	Action     string // GITHUB_ACTION: the step's id
 	Workspace  string
 	APIURL     string // GITHUB_API_URL
-	// CLI is true outside the action (default names differ).
-	CLI bool
-	Now func() time.Time
+	Now        func() time.Time
 }
 
 // EnvFrom reads Env from a getenv function.
@@ -172,9 +170,6 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 	c := &Config{Env: env}
 	var errs []error
 	bad := func(input, format string, args ...any) { errs = append(errs, inputerr.New(input, format, args...)) }
-
-	// Unknown keys in Values are a programming error (CLI flags and action
-	// inputs come from the same table); nothing to report here.
 
 	c.Provider = strings.ToLower(v.Get("provider"))
 	spec, known := all.Lookup(c.Provider)
