@@ -9,7 +9,7 @@ work=$(mktemp -d)
 trap 'kill "${fake_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 echo "== build"
-go build -o "$work/tokenmint" ./cmd/tokenmint
+go build -tags fakes -o "$work/tokenmint" ./cmd/tokenmint   # -tags fakes: with fake-server
 tm="$work/tokenmint"
 
 echo "== start the fake services"

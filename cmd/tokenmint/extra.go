@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/tokenmint/tokenmint/internal/cli"
-	"github.com/tokenmint/tokenmint/internal/fakeserver"
 	"github.com/tokenmint/tokenmint/internal/relay"
 )
 
@@ -14,7 +13,7 @@ import (
 func extraCommands() map[string]cli.Command {
 	return map[string]cli.Command{
 		"relay":       {Summary: "receive Tooken webhooks and trigger GitHub workflows (repository_dispatch)", Run: runRelay},
-		"fake-server": {Summary: "serve the bundled fake token services on 127.0.0.1", Run: fakeserver.Main},
+		"fake-server": fakeServerCommand,
 	}
 }
 

@@ -6,15 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
+
+	"github.com/tokenmint/tokenmint/internal/lazyre"
 )
 
 // ErrDelimiter is returned when a key or value contains the delimiter
 // chosen for its write (a value crafted to end the heredoc early).
 var ErrDelimiter = errors.New("value contains the file-command delimiter")
 
-var fileKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+var fileKey = lazyre.New(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
 // FileCommands appends to the runner's file commands (GITHUB_OUTPUT,
 // GITHUB_ENV, GITHUB_STATE) safely: every write uses a fresh random

@@ -1,13 +1,13 @@
 package config
 
 import (
-	"regexp"
 	"strings"
 
+	"github.com/tokenmint/tokenmint/internal/lazyre"
 	"github.com/tokenmint/tokenmint/internal/provider"
 )
 
-var nameUnsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+var nameUnsafe = lazyre.New(`[^A-Za-z0-9._-]+`)
 
 // DefaultName derives the token name for a step run:
 // tokenmint-<owner>-<repo>-<run_id>-<run_attempt>-<GITHUB_ACTION>, shortened

@@ -10,11 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"unicode"
 
 	"github.com/tokenmint/tokenmint/internal/inputerr"
+	"github.com/tokenmint/tokenmint/internal/lazyre"
 )
 
 // Action input names, used in *inputerr.Error values.
@@ -142,9 +142,9 @@ type TargetOptions struct {
 }
 
 var (
-	secretNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	ownerRE      = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,98}[A-Za-z0-9])?$`)
-	repoNameRE   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+	secretNameRE = lazyre.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	ownerRE      = lazyre.New(`^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,98}[A-Za-z0-9])?$`)
+	repoNameRE   = lazyre.New(`^[A-Za-z0-9._-]{1,100}$`)
 )
 
 // CheckSecretName returns an *inputerr.Error when name breaks GitHub's

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 
+	"github.com/tokenmint/tokenmint/internal/lazyre"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -33,9 +33,9 @@ const maxEventTypeLen = 100
 const maxConfigSize = 1 << 20
 
 var (
-	ownerRe     = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
-	repoRe      = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
-	eventTypeRe = regexp.MustCompile(`^[A-Za-z0-9._:/-]+$`)
+	ownerRe     = lazyre.New(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+	repoRe      = lazyre.New(`^[A-Za-z0-9._-]{1,100}$`)
+	eventTypeRe = lazyre.New(`^[A-Za-z0-9._:/-]+$`)
 )
 
 // Routes is the relay's YAML configuration file.

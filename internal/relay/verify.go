@@ -10,12 +10,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/tokenmint/tokenmint/internal/lazyre"
 	"github.com/tokenmint/tokenmint/internal/redact"
 )
 
@@ -31,7 +31,7 @@ const (
 	maxNameLen = 256
 )
 
-var tokenIDRe = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
+var tokenIDRe = lazyre.New(`^[A-Za-z0-9_.:-]+$`)
 
 // Sign returns the X-Tooken-Signature value for body ("sha256=<hex>").
 // Tests, load generators and the docs use it; the relay only verifies.

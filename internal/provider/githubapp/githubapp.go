@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +29,7 @@ import (
 
 	"github.com/tokenmint/tokenmint/internal/httpx"
 	"github.com/tokenmint/tokenmint/internal/inputerr"
+	"github.com/tokenmint/tokenmint/internal/lazyre"
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/redact"
 )
@@ -72,8 +72,8 @@ var Spec = provider.Spec{
 }
 
 var (
-	appIDRE    = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
-	clientIDRE = regexp.MustCompile(`^Iv[0-9A-Za-z][0-9A-Za-z._-]{3,62}$`)
+	appIDRE    = lazyre.New(`^[1-9][0-9]{0,19}$`)
+	clientIDRE = lazyre.New(`^Iv[0-9A-Za-z][0-9A-Za-z._-]{3,62}$`)
 )
 
 // CheckClientID validates the client-id input: a GitHub App client ID

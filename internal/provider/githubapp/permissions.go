@@ -3,11 +3,11 @@ package githubapp
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/tokenmint/tokenmint/internal/inputerr"
+	"github.com/tokenmint/tokenmint/internal/lazyre"
 )
 
 // Permission is one GitHub App permission an installation token can be
@@ -130,7 +130,7 @@ func LevelRank(level string) int {
 
 // safeName is what a permission name may look like to be quoted back in an
 // error (user text, but never anything that could form a workflow command).
-var safeName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
+var safeName = lazyre.New(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
 
 // checkPermission validates one name/level pair and returns the API name
 // and level. input names the action input for the error.

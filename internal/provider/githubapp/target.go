@@ -2,18 +2,18 @@ package githubapp
 
 import (
 	"errors"
-	"regexp"
 	"strings"
 
 	"github.com/tokenmint/tokenmint/internal/inputerr"
+	"github.com/tokenmint/tokenmint/internal/lazyre"
 )
 
 // MaxRepositories is how many repositories one installation token can name.
 const MaxRepositories = 500
 
 var (
-	ownerRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,98})$`)
-	repoRE  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+	ownerRE = lazyre.New(`^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,98})$`)
+	repoRE  = lazyre.New(`^[A-Za-z0-9._-]{1,100}$`)
 )
 
 // ResolveTarget applies create-github-app-token's defaults to the owner and

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/tokenmint/tokenmint/internal/httpx"
 	"github.com/tokenmint/tokenmint/internal/inputerr"
+	"github.com/tokenmint/tokenmint/internal/lazyre"
 	"github.com/tokenmint/tokenmint/internal/provider"
 )
 
@@ -179,7 +179,7 @@ var (
 )
 
 var (
-	headerNameRE = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+.^_|~-]+$`)
+	headerNameRE = lazyre.New(`^[A-Za-z0-9!#$%&'*+.^_|~-]+$`)
 	methods      = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 )
 
@@ -269,11 +269,11 @@ func fileErr(err error) error {
 }
 
 var (
-	yamlQuoted  = regexp.MustCompile("`[^`]*`")
-	yamlUnknown = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+$`)
-	yamlType    = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+) (?:`[^`]*` )?into (.+)$")
+	yamlQuoted  = lazyre.New("`[^`]*`")
+	yamlUnknown = lazyre.New(`^line (\d+): field (\S+) not found in type \S+$`)
+	yamlType    = lazyre.New("^line (\\d+): cannot unmarshal !!(\\w+) (?:`[^`]*` )?into (.+)$")
 	// yamlTag is a tag the profile wrote ("!!!x", "!foo"): its text, not ours.
-	yamlTag = regexp.MustCompile(`!\S*`)
+	yamlTag = lazyre.New(`!\S*`)
 )
 
 // kindOf names a Go target type of a YAML type error in profile terms.
