@@ -132,23 +132,21 @@ ctr_bases() {
     *) echo "container: the Dockerfile's build stage $build is not golang:${goversion#go}-bookworm, this machine's Go" >&2; return 1 ;;
   esac
   if ! "$ctr_docker" image inspect "$build" >/dev/null 2>&1; then
-    stage=$(mktemp -d)
-    mkdir -p "$stage/etc/ssl/certs" "$stage/usr/local" "$stage/go"
+    # The rootfs, with Go and the host's CA bundle over it, as one layer.
+    stage=$(mktemp -d "$ctr_cache/stage.XXXXXX")
+    tar -C "$stage" -xf "$ctr_cache/$ctr_rootfs_version.tar"
     cp /etc/ssl/certs/ca-certificates.crt "$stage/etc/ssl/certs/ca-certificates.crt"
-    # The rootfs, then Go and the host's bundle over it, as one layer.
-    { tar -C "$stage" --numeric-owner -cf - ./etc ./go
-      tar -C /usr/local --numeric-owner --exclude='go/pkg/obj' --transform 's,^go,usr/local/go,' -cf - go
-    } >"$stage.extra.tar"
-    cp "$ctr_cache/$ctr_rootfs_version.tar" "$stage.tar"
-    tar --concatenate -f "$stage.tar" "$stage.extra.tar" 2>/dev/null || tar -Af "$stage.tar" "$stage.extra.tar"
-    "$ctr_docker" import \
+    mkdir -p "$stage/usr/local" "$stage/go"
+    cp -a /usr/local/go "$stage/usr/local/go"
+    rm -rf "$stage/usr/local/go/pkg/obj"
+    tar -C "$stage" --numeric-owner -cf - . | "$ctr_docker" import \
       -c 'ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       -c 'ENV GOPATH=/go GOTOOLCHAIN=local' -c 'WORKDIR /go' -c 'CMD ["bash"]' \
-      "$stage.tar" "$build" >/dev/null
-    rm -rf "$stage" "$stage.tar" "$stage.extra.tar"
+      - "$build" >/dev/null
+    rm -rf "$stage"
   fi
   if ! "$ctr_docker" image inspect "$final" >/dev/null 2>&1; then
-    stage=$(mktemp -d)
+    stage=$(mktemp -d "$ctr_cache/stage.XXXXXX")
     tar -C "$stage" -xf "$ctr_cache/$ctr_rootfs_version.tar" ./etc/ssl/certs/ca-certificates.crt ./usr/share/zoneinfo
     mkdir -p "$stage/tmp" "$stage/home/nonroot" "$stage/root"
     chmod 1777 "$stage/tmp"

@@ -349,13 +349,17 @@ func (j *Job) Run(ctx context.Context, bin string, state map[string]string) (Sam
 	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 		s.MaxRSSKiB = int64(ru.Maxrss) // KiB on Linux
 	}
+	return s, j.readBack()
+}
+
+// readBack reads the state and outputs a phase wrote.
+func (j *Job) readBack() error {
+	var err error
 	if j.State, err = e2e.ParseFileCommands(filepath.Join(j.Dir, "state")); err != nil {
-		return s, err
+		return err
 	}
-	if j.Outputs, err = e2e.ParseFileCommands(filepath.Join(j.Dir, "output")); err != nil {
-		return s, err
-	}
-	return s, nil
+	j.Outputs, err = e2e.ParseFileCommands(filepath.Join(j.Dir, "output"))
+	return err
 }
 
 func keys(m map[string]string) []string {

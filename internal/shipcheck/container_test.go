@@ -64,10 +64,25 @@ func fakes(t *testing.T) (*fakeserver.Services, map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	urls := fakeserver.APIURLs("http://" + ln.Addr().String())
+	serve(t, ln, h)
+	// The secrets fake also at a root of its own: a github-api-url with a
+	// path is taken for GHES (go-github appends /api/v3), which the /github
+	// prefix of the combined handler does not serve.
+	gh, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, gh, svc.Secrets)
+	urls["github"] = "http://" + gh.Addr().String()
+	return svc, urls
+}
+
+func serve(t *testing.T, ln net.Listener, h http.Handler) {
+	t.Helper()
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	return svc, fakeserver.APIURLs("http://" + ln.Addr().String())
 }
 
 // containerJob is one step: the directories the runner mounts and the
@@ -76,7 +91,8 @@ type containerJob struct {
 	e       engine
 	dir     string
 	inputs  map[string]string
-	secrets []string // every value that must never be printed
+	secrets []string          // every value that must never be printed
+	env     map[string]string // overrides of the runner's variables
 	outputs map[string]string
 	envOut  map[string]string
 	state   map[string]string
@@ -148,6 +164,9 @@ func (j *containerJob) run(t *testing.T, entry string) phaseResult {
 			v = in.Default
 		}
 		env["INPUT_"+strings.ToUpper(in.Name)] = v
+	}
+	for k, v := range j.env {
+		env[k] = v
 	}
 	if entry == "/entrypoint/post" {
 		for k, v := range j.state {
@@ -274,8 +293,8 @@ func TestContainerDeployJob(t *testing.T) {
 	if j.envOut["API_TOKEN"] != tok.Secret {
 		t.Error("GITHUB_ENV does not export API_TOKEN as the minted token")
 	}
-	if !masked(m, tok.Secret) || !masked(m, fakeserver.TookenKey) {
-		t.Error("main did not announce ::add-mask:: for the token and the admin key")
+	if !masked(m, tok.Secret) {
+		t.Errorf("main did not announce ::add-mask:: for the token:\n%s", m.stdout)
 	}
 
 	p := j.run(t, "/entrypoint/post")
@@ -325,8 +344,8 @@ func TestContainerRotationJob(t *testing.T) {
 			t.Errorf("octo-org/%s: the secret does not hold the minted token (present: %v)", repo, ok)
 		}
 	}
-	if !masked(m, fakeserver.GitHubToken) {
-		t.Error("main did not announce ::add-mask:: for the github-token")
+	if !masked(m, live[0].Secret) {
+		t.Error("main did not announce ::add-mask:: for the token")
 	}
 	if p := j.run(t, "/entrypoint/post"); p.code != 0 {
 		t.Fatalf("post exit %d:\n%s%s", p.code, p.stdout, p.stderr)
@@ -336,24 +355,32 @@ func TestContainerRotationJob(t *testing.T) {
 	}
 }
 
-// TestContainerFailingJob: every secret target refuses, main fails with a
-// token minted that no target holds, and post still revokes it.
+// TestContainerFailingJob: main mints, then fails (GITHUB_ENV cannot be
+// written: it names a directory), and post, which the runner still runs
+// (post-if: always()), revokes the token from the state main saved.
 func TestContainerFailingJob(t *testing.T) {
 	e := needEngine(t)
 	svc, urls := fakes(t)
-	for _, repo := range []string{"app", "api", "web"} {
-		svc.Secrets.Fail(http.MethodPut, "/repos/octo-org/"+repo+"/actions/secrets/FAILING_TOKEN", http.StatusForbidden)
+	j := newContainerJob(t, e, map[string]string{
+		"provider":   "tooken",
+		"admin-key":  fakeserver.TookenKey,
+		"api-url":    urls["tooken"],
+		"scopes":     "tokens:read",
+		"export-env": "API_TOKEN",
+	}, fakeserver.TookenKey)
+	if err := os.Mkdir(filepath.Join(j.dir, "file_commands", "not_a_file"), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	j := newContainerJob(t, e, rotationInputs(urls, "FAILING_TOKEN"), fakeserver.TookenKey, fakeserver.GitHubToken)
+	j.env = map[string]string{"GITHUB_ENV": "/github/file_commands/not_a_file"}
 	m := j.run(t, "/entrypoint/main")
 	if m.code == 0 {
-		t.Fatalf("main succeeded although every secret target failed:\n%s", m.stdout)
+		t.Fatalf("main succeeded although GITHUB_ENV is a directory:\n%s", m.stdout)
 	}
 	all := svc.Tooken.Store.All()
 	if len(all) != 1 || all[0].Revoked {
-		t.Fatalf("after the failed main want one live token, store holds %d (%v)", len(all), all)
+		t.Fatalf("after the failed main want one live token, the store holds %d", len(all))
 	}
-	if j.state == nil || len(j.state) == 0 {
+	if len(j.state) == 0 {
 		t.Fatal("the failed main saved no state for post")
 	}
 	if p := j.run(t, "/entrypoint/post"); p.code != 0 {
@@ -441,11 +468,13 @@ func TestContainerRelay(t *testing.T) {
 	cmd.Env = append(os.Environ(), "TOKENMINT_WEBHOOK_SECRETS="+secret, "GITHUB_TOKEN="+fakeserver.GitHubToken)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = exec.Command(e.docker, "rm", "-f", name).Run()
 		select {
@@ -470,6 +499,7 @@ func TestContainerRelay(t *testing.T) {
 	if !up {
 		t.Fatalf("the relay did not answer /healthz:\n%s", out.String())
 	}
+	t.Logf("relay up after %s", time.Since(started).Round(time.Millisecond))
 	post := func(body []byte, sig string) int {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhook", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
@@ -500,22 +530,63 @@ func TestContainerRelay(t *testing.T) {
 	want := []string{"octo/api tooken.token.expiring tok_container1", "octo/app tooken.token.expiring tok_container1"}
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(d.list()) < len(want); time.Sleep(20 * time.Millisecond) {
 	}
+	t.Logf("dispatched after %s", time.Since(started).Round(time.Millisecond))
 	// SIGTERM drains the queue and exits 0.
 	if err := exec.Command(e.docker, "stop", "--time", "20", name).Run(); err != nil {
 		t.Errorf("docker stop: %v", err)
 	}
 	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("the relay container exited with %v after SIGTERM:\n%s", err, out.String())
+	case <-exited:
+		if waitErr != nil {
+			t.Errorf("the relay container exited with %v after SIGTERM:\n%s", waitErr, out.String())
 		}
 	case <-time.After(30 * time.Second):
 		t.Error("the relay container did not exit after SIGTERM")
 	}
+	t.Logf("stopped after %s", time.Since(started).Round(time.Millisecond))
 	if diff := cmp.Diff(want, d.list()); diff != "" {
 		t.Errorf("dispatches at GitHub (-want +got):\n%s", diff)
 	}
 	if strings.Contains(out.String(), secret) || strings.Contains(out.String(), fakeserver.GitHubToken) {
 		t.Error("the relay printed a secret")
+	}
+}
+
+// ImageBudget bounds the image: the two static binaries on a base of a
+// few hundred kilobytes (about 14 MB in all).
+const ImageBudget = 16 << 20
+
+// TestContainerImage: the image's size and the runner's needs (root, no
+// WORKDIR, the CLI as default entry point).
+func TestContainerImage(t *testing.T) {
+	e := needEngine(t)
+	out, err := exec.Command(e.docker, "image", "inspect", "--format", "{{json .Size}} {{json .Config.User}} {{json .Config.WorkingDir}} {{json .Config.Entrypoint}}", e.image).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker image inspect: %v\n%s", err, out)
+	}
+	var size int64
+	var user, workdir string
+	var entry []string
+	fields := strings.Fields(string(out))
+	for i, v := range []any{&size, &user, &workdir, &entry} {
+		if i >= len(fields) {
+			t.Fatalf("unexpected inspect output %q", out)
+		}
+		if err := json.Unmarshal([]byte(fields[i]), v); err != nil {
+			t.Fatalf("inspect field %d %q: %v", i, fields[i], err)
+		}
+	}
+	t.Logf("image %s: %d bytes (%.1f MB)", e.image, size, float64(size)/1e6)
+	if size >= ImageBudget {
+		t.Errorf("image is %d bytes, budget %d", size, ImageBudget)
+	}
+	if user != "" && user != "root" && user != "0" {
+		t.Errorf("image user %q: the runner needs root", user)
+	}
+	if workdir != "" {
+		t.Errorf("image WORKDIR %q: the runner passes --workdir", workdir)
+	}
+	if diff := cmp.Diff([]string{"/tokenmint"}, entry); diff != "" {
+		t.Errorf("entry point (-want +got):\n%s", diff)
 	}
 }
