@@ -179,7 +179,10 @@ func TestReport_Missed(t *testing.T) {
 		want   []string
 	}{
 		{name: "all_met", mutate: func(*Report) {}},
-		{name: "cpu_over", mutate: func(r *Report) { r.Post.CPU.Median = 20 * time.Millisecond }, want: []string{"main+post CPU 30.0 ms ≥ 30.0 ms"}},
+		{name: "phase_cpu_over", mutate: func(r *Report) { r.Post.CPU.Median = 41 * time.Millisecond }, want: []string{"main+post CPU 5.10× tokenmint version's > 5.00×"}},
+		{name: "startup_over", mutate: func(r *Report) { r.Hello.CPU.Median = 3 * time.Millisecond }, want: []string{"start-up CPU 3.33× the hello-world's > 2.50×"}},
+		{name: "container_over", mutate: func(r *Report) { r.Container.PostRatio = 1.2 }, want: []string{"post in a container 1.20× the no-op container > 1.15×"}},
+		{name: "no_container_run", mutate: func(r *Report) { r.Container = nil }},
 		{name: "rss_over", mutate: func(r *Report) { r.Main.RSSKiB.Max = 31 * 1024 }, want: []string{"main peak RSS 31.0 MiB ≥ 30 MiB"}},
 		{name: "binary_over", mutate: func(r *Report) { r.BinaryBytes = 16 << 20 }, want: []string{"binary 16.0 MiB ≥ 15 MiB"}},
 		{name: "retried_mint", mutate: func(r *Report) { r.Main.Requests.Max = 2 }, want: []string{"requests per mint 1–2, want exactly 1"}},
@@ -189,7 +192,10 @@ func TestReport_Missed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := Report{Main: good, Post: good, BinaryBytes: 10 << 20}
+			wall := func(d time.Duration) Summary { return Summary{Wall: Stat[time.Duration]{Median: d}} }
+			r := Report{Main: good, Post: good, BinaryBytes: 10 << 20,
+				Version: Summary{CPU: Stat[time.Duration]{Median: 10 * time.Millisecond}}, Hello: Summary{CPU: Stat[time.Duration]{Median: 8 * time.Millisecond}},
+				Container: &ContainerCost{Noop: wall(time.Second), Main: wall(1100 * time.Millisecond), Post: wall(1050 * time.Millisecond), MainRatio: 1.1, PostRatio: 1.05}}
 			tt.mutate(&r)
 			if diff := cmp.Diff(tt.want, r.Missed()); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
@@ -200,5 +206,27 @@ func TestReport_Missed(t *testing.T) {
 				t.Errorf("Print shows %d MISSED for %v:\n%s", got, tt.want, out.String())
 			}
 		})
+	}
+}
+
+func TestPairedRatio(t *testing.T) {
+	t.Parallel()
+	ms := func(ds ...int) []Sample {
+		var out []Sample
+		for _, d := range ds {
+			out = append(out, Sample{Wall: time.Duration(d) * time.Millisecond})
+		}
+		return out
+	}
+	// Per-run ratios 2.2, 1.2 and 0.2: their median is 1.2 (the medians
+	// of the two columns would give 1.1).
+	if got := pairedRatio(ms(1100, 1200, 600), ms(500, 1000, 3000)); got < 1.199 || got > 1.201 {
+		t.Errorf("pairedRatio = %.3f, want 1.2", got)
+	}
+	if got := pairedRatio(ms(300, 100), ms(100, 100)); got != 2 {
+		t.Errorf("pairedRatio of an even count = %.3f, want the mean of the middle two, 2", got)
+	}
+	if got := pairedRatio(nil, nil); got != 0 {
+		t.Errorf("pairedRatio(nil) = %v", got)
 	}
 }

@@ -93,7 +93,12 @@ func (c Container) Run(ctx context.Context, j *Job, entry string, state map[stri
 type ContainerCost struct {
 	Image            string
 	ImageBytes       int64
+	Runs             int
 	Noop, Main, Post Summary
+	// MainRatio and PostRatio are the medians over runs of each run's
+	// phase wall time over the same run's no-op: the machine's load
+	// drifts, and a run's three containers see about the same.
+	MainRatio, PostRatio float64
 }
 
 // imageSize is the image's size as the engine reports it.
@@ -105,4 +110,74 @@ func (c Container) imageSize(ctx context.Context) (int64, error) {
 	var n int64
 	_, err = fmt.Sscan(strings.TrimSpace(string(out)), &n)
 	return n, err
+}
+
+// runContainers runs the no-op, main and post in containers, interleaved,
+// runs times each, against the fakes (inputs, extraEnv as for the bare
+// runs; the CA file is copied into each job's workspace).
+func runContainers(ctx context.Context, c Container, dir string, inputs map[string]string, extraEnv []string, runs int) (*ContainerCost, error) {
+	size, err := c.imageSize(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var noop, mains, posts []Sample
+	for i := range runs {
+		j, err := NewJob(filepath.Join(dir, fmt.Sprintf("container-%d", i)), inputs, 500+i)
+		if err != nil {
+			return nil, err
+		}
+		for _, kv := range extraEnv {
+			k, v, _ := strings.Cut(kv, "=")
+			if k == "SSL_CERT_FILE" {
+				data, err := os.ReadFile(v)
+				if err != nil {
+					return nil, err
+				}
+				if err := os.WriteFile(filepath.Join(j.Dir, "workspace", "ca.pem"), data, 0o644); err != nil {
+					return nil, err
+				}
+				v = "/github/workspace/ca.pem"
+			}
+			if k == "SSL_CERT_DIR" {
+				v = imageCertDir
+			}
+			j.Env = append(j.Env, k+"="+v)
+		}
+		n, err := c.Run(ctx, j, "/noop", nil)
+		if err != nil {
+			return nil, err
+		}
+		m, err := c.Run(ctx, j, "/entrypoint/main", nil)
+		if err != nil {
+			return nil, err
+		}
+		if j.Outputs["token"] == "" {
+			return nil, fmt.Errorf("main in a container, run %d: no token output", i)
+		}
+		p, err := c.Run(ctx, j, "/entrypoint/post", j.State)
+		if err != nil {
+			return nil, err
+		}
+		noop, mains, posts = append(noop, n), append(mains, m), append(posts, p)
+	}
+	cc := &ContainerCost{Image: c.Image, ImageBytes: size, Runs: runs, Noop: Summarize(noop), Main: Summarize(mains), Post: Summarize(posts)}
+	cc.MainRatio, cc.PostRatio = pairedRatio(mains, noop), pairedRatio(posts, noop)
+	return cc, nil
+}
+
+// pairedRatio is the median of a[i]/b[i] (wall times).
+func pairedRatio(a, b []Sample) float64 {
+	qs := make([]float64, 0, len(a))
+	for i := range min(len(a), len(b)) {
+		qs = append(qs, ratio(a[i].Wall, b[i].Wall))
+	}
+	slices.Sort(qs)
+	switch n := len(qs); {
+	case n == 0:
+		return 0
+	case n%2 == 1:
+		return qs[n/2]
+	default:
+		return (qs[n/2-1] + qs[n/2]) / 2
+	}
 }

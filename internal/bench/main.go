@@ -49,11 +49,26 @@ const (
 	imageCertDir = "/etc/ssl/certs/.none"
 )
 
-// Budgets (issue 6).
+// Budgets. Times are ratios measured in the same run, interleaved, so a
+// loaded machine moves both sides (issue 13): absolute milliseconds on a
+// shared 2-core machine are not stable. Sizes and counts are absolute.
 const (
-	BudgetCPU        = 30 * time.Millisecond // main + post, medians
-	BudgetRSSKiB     = 30 * 1024             // per phase
-	BudgetBinary     = 15 << 20              // tokenmint, stripped
+	// BudgetStartup bounds `tokenmint version` against a Go hello-world
+	// built with the same toolchain and flags (median CPU user+sys), as
+	// -check enforces it; GoalStartup is issue 13's goal, reported but not
+	// yet reached: the rest of the gap is the runtime's start-up of a 9 MB
+	// binary (itabs, module data, page faults: about 450 against 170),
+	// not package initialisation (GODEBUG=inittrace=1).
+	BudgetStartup = 2.5
+	GoalStartup   = 1.5
+	// BudgetPhaseCPU bounds main+post CPU against `tokenmint version`'s
+	// (the same binary doing nothing): what the phases add to a start.
+	BudgetPhaseCPU = 5.0
+	// BudgetContainer bounds a phase in a container (median wall of docker
+	// run) against the same image and docker run running a no-op.
+	BudgetContainer  = 1.15
+	BudgetRSSKiB     = 30 * 1024 // per phase
+	BudgetBinary     = 15 << 20  // tokenmint, stripped
 	RequestsPerMint  = 1
 	RequestsPerRevok = 1
 )
@@ -88,6 +103,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	keep := fs.Bool("keep", false, "keep the build and job directories")
 	doubleRoots := fs.Bool("double-roots", false, "with -tls: emulate the image without its SSL_CERT_DIR setting (distroless's /etc/ssl/certs holds the bundle, so Go parses it twice)")
 	useTLS := fs.Bool("tls", true, "serve the fakes over HTTPS (self-signed, trusted through SSL_CERT_FILE), as a real api-url is")
+	image := fs.String("container", "", "also run the phases in this image, the runner's way (docker run), next to a no-op in the same image (scripts/container-test.sh builds tokenmint:ci)")
+	docker := fs.String("docker", "/usr/bin/docker", "with -container: the docker client (DOCKER_HOST as in the environment)")
+	containerRuns := fs.Int("container-runs", 11, "with -container: docker runs per phase")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -106,6 +124,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		defer os.RemoveAll(dir)
 	}
 	bins, err := Build(ctx, dir)
+	if err != nil {
+		return err
+	}
+	hello, err := BuildHello(ctx, dir)
+	if err != nil {
+		return err
+	}
+	version, helloSum, err := Startup(ctx, bins.Tokenmint, hello, *runs)
 	if err != nil {
 		return err
 	}
@@ -183,6 +209,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		p.Requests = counter() - before
 		mains, posts = append(mains, m), append(posts, p)
 	}
+	var cc *ContainerCost
+	if *image != "" {
+		if cc, err = runContainers(ctx, Container{Docker: *docker, Image: *image, Noop: hello}, dir, inputs, extraEnv, *containerRuns); err != nil {
+			return err
+		}
+	}
 	live := len(svc.Tooken.Store.Live()) + len(svc.Hookbase.Store.Live()) + len(svc.Groo.Store.Live()) + len(svc.GitHubApp.Store.Live())
 
 	tmInfo, err := os.Stat(bins.Tokenmint)
@@ -195,7 +227,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	rep := Report{
 		Provider: *providerName, TLS: *useTLS, Roots: rootsNote, Runs: *runs, GoVersion: runtime.Version(), GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(),
-		Main: Summarize(mains), Post: Summarize(posts),
+		Main: Summarize(mains), Post: Summarize(posts), Version: version, Hello: helloSum, Container: cc,
 		BinaryBytes: tmInfo.Size(), ShimBytes: shimInfo.Size(), LiveAfter: live,
 	}
 	rep.Print(stdout)
@@ -414,6 +446,8 @@ type Report struct {
 	GoVersion, GOARCH      string
 	CPUs                   int
 	Main, Post             Summary
+	Version, Hello         Summary // `tokenmint version` and the hello-world
+	Container              *ContainerCost
 	BinaryBytes, ShimBytes int64
 	LiveAfter              int
 }
@@ -421,8 +455,18 @@ type Report struct {
 // Missed lists the budgets the report misses.
 func (r Report) Missed() []string {
 	var missed []string
-	if cpu := r.Main.CPU.Median + r.Post.CPU.Median; cpu >= BudgetCPU {
-		missed = append(missed, fmt.Sprintf("main+post CPU %s ≥ %s", ms(cpu), ms(BudgetCPU)))
+	if q := ratio(r.Version.CPU.Median, r.Hello.CPU.Median); q > BudgetStartup {
+		missed = append(missed, fmt.Sprintf("start-up CPU %.2f× the hello-world's > %.2f×", q, BudgetStartup))
+	}
+	if q := ratio(r.Main.CPU.Median+r.Post.CPU.Median, r.Version.CPU.Median); q > BudgetPhaseCPU {
+		missed = append(missed, fmt.Sprintf("main+post CPU %.2f× tokenmint version's > %.2f×", q, BudgetPhaseCPU))
+	}
+	if c := r.Container; c != nil {
+		for name, q := range map[string]float64{"main": c.MainRatio, "post": c.PostRatio} {
+			if q > BudgetContainer {
+				missed = append(missed, fmt.Sprintf("%s in a container %.2f× the no-op container > %.2f×", name, q, BudgetContainer))
+			}
+		}
 	}
 	for name, s := range map[string]Summary{"main": r.Main, "post": r.Post} {
 		if s.RSSKiB.Max >= BudgetRSSKiB {
@@ -444,6 +488,14 @@ func (r Report) Missed() []string {
 	}
 	slices.Sort(missed)
 	return missed
+}
+
+// ratio is a/b (0 when b is 0).
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
@@ -481,7 +533,23 @@ func (r Report) Print(w io.Writer) {
 	}
 	cpu := r.Main.CPU.Median + r.Post.CPU.Median
 	maxRSS := max(r.Main.RSSKiB.Max, r.Post.RSSKiB.Max)
-	fmt.Fprintf(w, "budget main+post CPU < 30 ms: %s (%s)\n", verdict(cpu < BudgetCPU), ms(cpu))
+	fmt.Fprintf(w, "start-up: tokenmint version %s wall, %s CPU; Go hello-world %s wall, %s CPU (medians, interleaved)\n",
+		ms(r.Version.Wall.Median), ms(r.Version.CPU.Median), ms(r.Hello.Wall.Median), ms(r.Hello.CPU.Median))
+	if c := r.Container; c != nil {
+		fmt.Fprintf(w, "container (%s, %.1f MB; docker run, the runner's shape, %d runs each, medians): no-op %s (%s–%s), main %s (%s–%s), post %s (%s–%s); bare main %s, post %s\n",
+			c.Image, float64(c.ImageBytes)/1e6, c.Runs, ms(c.Noop.Wall.Median), ms(c.Noop.Wall.Min), ms(c.Noop.Wall.Max),
+			ms(c.Main.Wall.Median), ms(c.Main.Wall.Min), ms(c.Main.Wall.Max), ms(c.Post.Wall.Median), ms(c.Post.Wall.Min), ms(c.Post.Wall.Max),
+			ms(r.Main.Wall.Median), ms(r.Post.Wall.Median))
+	}
+	fmt.Fprintln(w)
+	startup := ratio(r.Version.CPU.Median, r.Hello.CPU.Median)
+	fmt.Fprintf(w, "budget start-up CPU ≤ %.2f× hello-world: %s (%.2f×; goal %.1f×: %s)\n", BudgetStartup, verdict(startup <= BudgetStartup), startup, GoalStartup, verdict(startup <= GoalStartup))
+	phase := ratio(cpu, r.Version.CPU.Median)
+	fmt.Fprintf(w, "budget main+post CPU ≤ %.1f× tokenmint version: %s (%.2f×, %s)\n", BudgetPhaseCPU, verdict(phase <= BudgetPhaseCPU), phase, ms(cpu))
+	if c := r.Container; c != nil {
+		qm, qp := c.MainRatio, c.PostRatio
+		fmt.Fprintf(w, "budget phase in a container ≤ %.2f× no-op container: %s (main %.2f×, post %.2f×; median of each run's phase/no-op)\n", BudgetContainer, verdict(qm <= BudgetContainer && qp <= BudgetContainer), qm, qp)
+	}
 	fmt.Fprintf(w, "budget peak RSS < 30 MiB:     %s (%s, worst run of either phase)\n", verdict(maxRSS < BudgetRSSKiB), mib(maxRSS))
 	fmt.Fprintf(w, "budget binary < 15 MiB:       %s (%s)\n", verdict(r.BinaryBytes < BudgetBinary), mib(r.BinaryBytes/1024))
 	okReq := r.Main.Requests.Min == mintFloor && r.Main.Requests.Max == mintFloor && r.Post.Requests.Min == revokeFloor && r.Post.Requests.Max == revokeFloor

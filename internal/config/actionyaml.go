@@ -2,10 +2,12 @@ package config
 
 import (
 	"fmt"
+	"sync"
 
-	"github.com/tokenmint/tokenmint/internal/provider/githubapp"
 	"strconv"
 	"strings"
+
+	"github.com/tokenmint/tokenmint/internal/provider/githubapp"
 )
 
 // Output is one declared output of the action.
@@ -71,7 +73,7 @@ func ActionYAMLFor(image string) string {
 // actions/create-github-app-token (app-id, private-key, skip-token-revoke
 // and every permission-<name>), generated from the provider's one
 // permission list.
-var ExtraInputs = githubAppInputs()
+var ExtraInputs = sync.OnceValue(githubAppInputs) // built on first use, not at start-up
 
 func githubAppInputs() []Input {
 	var out []Input
@@ -82,4 +84,4 @@ func githubAppInputs() []Input {
 }
 
 // AllInputs is Inputs followed by ExtraInputs.
-func AllInputs() []Input { return append(append([]Input{}, Inputs...), ExtraInputs...) }
+func AllInputs() []Input { return append(append([]Input{}, Inputs...), ExtraInputs()...) }

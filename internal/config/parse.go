@@ -209,7 +209,7 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 		v = v.with(map[string]string{"client-id": a.ClientID, "admin-key": a.AdminKey.Reveal(), "api-url": a.APIURL, "revoke": a.Revoke})
 		aliasPerms = a.Permissions
 	} else {
-		for _, in := range ExtraInputs {
+		for _, in := range ExtraInputs() {
 			if strings.TrimSpace(v[in.Name]) != "" {
 				bad(in.Name, "is only used by the github-app provider; remove it")
 			}
