@@ -6,14 +6,18 @@
 # (docker ecosystem) moves both.
 
 # Build stage: static binaries, cross-compiled on the build platform (no
-# emulation needed for linux/arm64).
+# emulation needed for linux/arm64). BuildKit only (docker build since
+# 23.0, buildx, or DOCKER_BUILDKIT=1): it sets BUILDPLATFORM, TARGETOS and
+# TARGETARCH. The legacy builder sets none of them and stops at this line
+# ("" is an invalid platform component); declaring ARG BUILDPLATFORM for it
+# would blank BuildKit's own value in Docker 20.10. scripts/container-test.sh
+# checks both facts.
 FROM --platform=$BUILDPLATFORM golang:1.26.8-bookworm@sha256:a688600ca24f8a4d3ca77f95b0dd40704a9fc787c826660eb7ba0b641b8b175d AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download && go mod verify
 COPY . .
-# Set by BuildKit from --platform; empty with the legacy builder, which
-# then builds for its own platform.
+# Set by BuildKit from --platform.
 ARG TARGETOS
 ARG TARGETARCH
 ARG VERSION=dev

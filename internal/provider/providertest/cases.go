@@ -84,7 +84,7 @@ var cases = []caseDef{
 	{name: CaseCreateLost500, needs: needListOrRoute, run: func(c *C) {
 		caseCreateLost(c, fake.Fault{After: true, Status: 500, Body: `{"error":"internal_error","message":"Internal error"}`})
 	}},
-	{name: CaseCreateSlow, needs: needListOrRoute, run: func(c *C) { caseCreateLost(c, fake.Fault{After: true, Delay: 10 * c.H.Timeout}) }},
+	{name: CaseCreateSlow, slow: true, needs: needListOrRoute, run: func(c *C) { caseCreateLost(c, fake.Fault{After: true, Delay: 10 * c.H.Timeout}) }},
 	{name: CaseCreateMalformed, needs: needListOrRoute, run: caseCreateMalformed},
 	{name: CaseCreateMalformedOK, needs: needListOrRoute, run: func(c *C) { caseCreateLost(c, fake.Fault{RawBody: `{"id": "tm_x", "token": `}) }},
 	{name: CaseCreateHuge, serial: true, run: caseCreateHuge},
@@ -103,7 +103,7 @@ var cases = []caseDef{
 	{name: CaseRevokeLost, run: func(c *C) {
 		caseRevokeFault(c, Op{Revokes: 2, Total: 2}, fake.Fault{After: true, Drop: true})
 	}},
-	{name: CaseRevokeSlow, run: func(c *C) {
+	{name: CaseRevokeSlow, slow: true, run: func(c *C) {
 		caseRevokeFault(c, Op{Revokes: 2, Total: 2}, fake.Fault{After: true, Delay: 10 * c.H.Timeout})
 	}},
 	{name: CaseRevokeHostile, run: caseRevokeHostile},

@@ -222,7 +222,16 @@ type caseDef struct {
 	// needs returns why the case does not apply to caps ("" when it does).
 	needs func(h Harness) string
 	run   func(c *C)
+	// slow cases make the fake hold an answer until the client gives up:
+	// they run with SlowTimeout, so each costs a second, not Timeout.
+	slow bool
 }
+
+// SlowTimeout is the per-request timeout of the slow cases (at most the
+// harness's Timeout): the held answer times out after it, and the
+// follow-up requests, answered at once, have ample time even under -race
+// on a loaded machine.
+const SlowTimeout = time.Second
 
 func needList(h Harness) string {
 	if !h.Caps.CanList {
@@ -422,9 +431,13 @@ func runCase(t *testing.T, h Harness, def caseDef, record func(CaseResult)) {
 	m.Add(h.AdminKey)
 	c := &C{T: t, H: h, Masker: m, bytes: &byteCounter{}}
 	hc := &http.Client{Transport: &countingTransport{rt: httpx.NewTransport(), c: c.bytes}}
+	timeout := h.Timeout
+	if def.slow {
+		timeout = min(timeout, SlowTimeout)
+	}
 	client := httpx.New(
 		httpx.WithHTTPClient(hc),
-		httpx.WithTimeout(h.Timeout),
+		httpx.WithTimeout(timeout),
 		httpx.WithRetryBudget(2*time.Minute),
 		httpx.WithBackoff(time.Millisecond, 10*time.Millisecond),
 		httpx.WithMasker(m),
