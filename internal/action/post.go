@@ -27,11 +27,12 @@ func Post(ctx context.Context, rt *Runtime) error {
 	if providerName == "" || (id == "" && len(names) == 0 && rt.state(stSecret) == "") {
 		return nil // nothing was minted
 	}
+	// Before any other line: every secret input, and the token.
+	rt.maskSecretInputs()
 	adminKey := rt.input("admin-key")
 	if adminKey == "" {
 		adminKey = rt.input("private-key") // create-github-app-token's name
 	}
-	rt.mask(adminKey)
 	secret := rt.state(stSecret)
 	rt.mask(secret)
 	if rt.state(stRevoke) != "true" {
