@@ -53,18 +53,24 @@ type Runtime struct {
 	// Backoff shortens retry waits (tests); zero keeps the defaults.
 	Backoff time.Duration
 
+	// Environ lists the environment (undeclared INPUT_PERMISSION-* inputs
+	// are found in it). Nil with a nil Getenv means os.Environ; nil with a
+	// Getenv set means no listing (tests).
+	Environ func() []string
+
 	masker *redact.Masker
+	gha    *githubactions.Action
+	files  *FileCommands
+	names  []string // token names sent so far (state token-names)
+
 	// announcer records what this phase told the runner to mask, apart
 	// from what masker knows (see mask.go).
 	announcer *redact.Announcer
-	gha       *githubactions.Action
-	files     *FileCommands
-	names     []string // token names sent so far (state token-names)
 }
 
 // NewRuntime returns the runtime of a real process.
 func NewRuntime() *Runtime {
-	return &Runtime{Getenv: os.Getenv, Stdout: os.Stdout}
+	return &Runtime{Getenv: os.Getenv, Environ: os.Environ, Stdout: os.Stdout}
 }
 
 func (r *Runtime) init() {
@@ -73,6 +79,9 @@ func (r *Runtime) init() {
 	}
 	if r.Getenv == nil {
 		r.Getenv = os.Getenv
+		if r.Environ == nil {
+			r.Environ = os.Environ
+		}
 	}
 	if r.Stdout == nil {
 		r.Stdout = os.Stdout
@@ -145,6 +154,11 @@ func (r *Runtime) Values() config.Values {
 	v := config.Values{}
 	for _, in := range config.AllInputs() {
 		v[in.Name] = r.Getenv("INPUT_" + strings.ToUpper(in.Name))
+	}
+	if r.Environ != nil {
+		for k, val := range config.UndeclaredPermissionInputs(r.Environ()) {
+			v[k] = val
+		}
 	}
 	return v
 }
