@@ -242,6 +242,10 @@ func orList(levels []string) string {
 func ParsePermissions(s string) (map[string]string, error) {
 	var out map[string]string
 	var errs []error
+	if strings.TrimSpace(s) != "" && len(SplitList(s)) == 0 {
+		// Read as "none asked", it would mint every permission.
+		return nil, inputerr.New("permissions", "has no name:level entry; give entries like contents:read, or remove the input")
+	}
 	for _, item := range SplitList(s) {
 		name, level, ok := strings.Cut(item, ":")
 		if !ok || strings.TrimSpace(level) == "" {
@@ -348,4 +352,24 @@ func ActionInputs() []ActionInput {
 		})
 	}
 	return out
+}
+
+// PermissionsMarkdown renders the table for docs/github-app.md (a test
+// keeps the page equal to it).
+func PermissionsMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| permission | input | levels | where |\n| --- | --- | --- | --- |\n")
+	for _, p := range permissionTable {
+		where := "github.com and GHES"
+		switch {
+		case p.Undocumented:
+			where = "not in GitHub's description any more (create-github-app-token v3.1.1 input): passed on with a warning"
+		case p.GHESOnly():
+			where = "GHES only (needs a GHES api-url)"
+		case !p.GHES:
+			where = "github.com (and GHEC)"
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", p.Name, p.InputName(), strings.Join(p.Levels, ", "), where)
+	}
+	return b.String()
 }

@@ -245,3 +245,22 @@ func TestWarnUndocumented(t *testing.T) {
 		t.Fatalf("documented permission warned: %q", got)
 	}
 }
+
+// TestDocs_PermissionList keeps docs/github-app.md's list equal to the
+// table.
+func TestDocs_PermissionList(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../../../docs/github-app.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	const start, end = "<!-- permissions:start -->\n", "<!-- permissions:end -->"
+	i, j := strings.Index(doc, start), strings.Index(doc, end)
+	if i < 0 || j < i {
+		t.Fatal("docs/github-app.md has no permissions section")
+	}
+	if got, want := doc[i+len(start):j], githubapp.PermissionsMarkdown(); got != want {
+		t.Errorf("docs/github-app.md's permission list differs from the table; replace it with:\n%s", want)
+	}
+}
