@@ -57,15 +57,14 @@ type Runtime struct {
 	// are found in it). Nil with a nil Getenv means os.Environ; nil with a
 	// Getenv set means no listing (tests).
 	Environ func() []string
+	// announcer records what this phase told the runner to mask, apart
+	// from what masker knows (see mask.go).
+	announcer *redact.Announcer
 
 	masker *redact.Masker
 	gha    *githubactions.Action
 	files  *FileCommands
 	names  []string // token names sent so far (state token-names)
-
-	// announcer records what this phase told the runner to mask, apart
-	// from what masker knows (see mask.go).
-	announcer *redact.Announcer
 }
 
 // NewRuntime returns the runtime of a real process.
@@ -93,6 +92,14 @@ func (r *Runtime) init() {
 	)
 	r.announcer = redact.NewAnnouncer(r.gha.AddMask)
 	r.files = &FileCommands{Getenv: r.Getenv}
+}
+
+// protect registers a secret with the local masker only (before the
+// runner may be told, e.g. while inputs are still being validated).
+func (r *Runtime) protect(value string) {
+	if strings.TrimSpace(value) != "" {
+		r.masker.Add(value)
+	}
 }
 
 func (r *Runtime) httpClient(timeout time.Duration, service string) *httpx.Client {

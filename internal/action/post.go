@@ -27,12 +27,12 @@ func Post(ctx context.Context, rt *Runtime) error {
 	if providerName == "" || (id == "" && len(names) == 0 && rt.state(stSecret) == "") {
 		return nil // nothing was minted
 	}
-	// Before any other line: every secret input, and the token.
-	rt.maskSecretInputs()
+	rt.maskSecretInputs() // before any other line (spec main-phase step 2, per phase)
 	adminKey := rt.input("admin-key")
 	if adminKey == "" {
 		adminKey = rt.input("private-key") // create-github-app-token's name
 	}
+	rt.mask(adminKey)
 	secret := rt.state(stSecret)
 	rt.mask(secret)
 	if rt.state(stRevoke) != "true" {
