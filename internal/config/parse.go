@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -196,15 +197,16 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 		}
 	}
 
-	// create-github-app-token's input names (app-id, private-key,
-	// permission-<name>, skip-token-revoke, github-api-url) resolve onto
-	// ours for github-app; for other providers they are mistakes.
 	// A permission-* input no row of the permission table declares (a
 	// typo, or a name GitHub does not document) is an error whatever the
 	// provider: dropping it could mint a token with every permission.
 	if err := githubapp.CheckPermissionInputs(undeclaredPermissionNames(v)); err != nil {
 		errs = append(errs, err)
 	}
+
+	// create-github-app-token's input names (app-id, private-key,
+	// permission-<name>, skip-token-revoke, github-api-url) resolve onto
+	// ours for github-app; for other providers they are mistakes.
 	var aliasPerms map[string]string
 	if c.Provider == "github-app" {
 		a, err := githubapp.ResolveAliases(func(n string) string { return v[n] })
@@ -448,6 +450,8 @@ func checkRotation(c *Config, v Values) []error {
 	return errs
 }
 
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
 // CheckURL applies httpx.CheckBaseURL (the one base-URL policy).
 func CheckURL(raw string) error {
 	_, err := httpx.CheckBaseURL(raw)
@@ -534,54 +538,4 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
-}
-
-// UndeclaredPermissionInputs returns the INPUT_PERMISSION-* variables of
-// environ (KEY=VALUE entries) that are not declared inputs, keyed by input
-// name (permission-isues). The runner sets INPUT_ for every with: key, so a
-// typo arrives here.
-func UndeclaredPermissionInputs(environ []string) map[string]string {
-	var out map[string]string
-	for _, kv := range environ {
-		k, val, ok := strings.Cut(kv, "=")
-		name, isInput := strings.CutPrefix(k, "INPUT_")
-		if !ok || !isInput || !strings.HasPrefix(strings.ToLower(name), "permission-") {
-			continue
-		}
-		name = strings.ToLower(name)
-		if _, declared := lookupAny(name); declared {
-			continue
-		}
-		if out == nil {
-			out = map[string]string{}
-		}
-		out[name] = val
-	}
-	return out
-}
-
-// undeclaredPermissionNames returns the set permission-* keys of v that
-// are not declared inputs, sorted.
-func undeclaredPermissionNames(v Values) []string {
-	var out []string
-	for k, val := range v {
-		if !strings.HasPrefix(k, "permission-") || strings.TrimSpace(val) == "" {
-			continue
-		}
-		if _, declared := lookupAny(k); !declared {
-			out = append(out, k)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// lookupAny finds a declared input, ExtraInputs included.
-func lookupAny(name string) (Input, bool) {
-	for _, in := range AllInputs() {
-		if in.Name == name {
-			return in, true
-		}
-	}
-	return Input{}, false
 }
