@@ -53,9 +53,9 @@ type Runtime struct {
 	// Backoff shortens retry waits (tests); zero keeps the defaults.
 	Backoff time.Duration
 
-	// Environ lists the environment (undeclared INPUT_PERMISSION-* inputs
-	// are found in it). Nil with a nil Getenv means os.Environ; nil with a
-	// Getenv set means no listing (tests).
+	// Environ lists the environment, where undeclared INPUT_PERMISSION-*
+	// inputs are found (nil: os.Environ). A test that sets Getenv sets
+	// Environ to match.
 	Environ func() []string
 	// announcer records what this phase told the runner to mask, apart
 	// from what masker knows (see mask.go).
@@ -69,7 +69,7 @@ type Runtime struct {
 
 // NewRuntime returns the runtime of a real process.
 func NewRuntime() *Runtime {
-	return &Runtime{Getenv: os.Getenv, Environ: os.Environ, Stdout: os.Stdout}
+	return &Runtime{Getenv: os.Getenv, Stdout: os.Stdout}
 }
 
 func (r *Runtime) init() {
@@ -78,9 +78,9 @@ func (r *Runtime) init() {
 	}
 	if r.Getenv == nil {
 		r.Getenv = os.Getenv
-		if r.Environ == nil {
-			r.Environ = os.Environ
-		}
+	}
+	if r.Environ == nil {
+		r.Environ = os.Environ
 	}
 	if r.Stdout == nil {
 		r.Stdout = os.Stdout
@@ -162,10 +162,8 @@ func (r *Runtime) Values() config.Values {
 	for _, in := range config.AllInputs() {
 		v[in.Name] = r.Getenv("INPUT_" + strings.ToUpper(in.Name))
 	}
-	if r.Environ != nil {
-		for k, val := range config.UndeclaredPermissionInputs(r.Environ()) {
-			v[k] = val
-		}
+	for k, val := range config.UndeclaredPermissionInputs(r.Environ()) {
+		v[k] = val
 	}
 	return v
 }

@@ -48,9 +48,6 @@ type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
-	// Environ lists the environment for the action phases (nil: none,
-	// unless Getenv is nil too, then os.Environ).
-	Environ func() []string
 	// HTTPClient replaces the default client (tests).
 	HTTPClient *http.Client
 	Now        func() time.Time
@@ -84,9 +81,6 @@ Run 'tokenmint <command> -h' for a command's flags.
 func Run(ctx context.Context, e Env) int {
 	if e.Getenv == nil {
 		e.Getenv = os.Getenv
-		if e.Environ == nil {
-			e.Environ = os.Environ
-		}
 	}
 	if e.Now == nil {
 		e.Now = time.Now
@@ -147,7 +141,7 @@ func (c *cmd) run(ctx context.Context) error {
 		if len(rest) != 1 || (rest[0] != "main" && rest[0] != "post") {
 			return usagef("usage: tokenmint action main|post")
 		}
-		rt := &action.Runtime{Getenv: c.env.Getenv, Environ: c.env.Environ, Stdout: c.env.Stdout, HTTPClient: c.env.HTTPClient, Now: c.env.Now}
+		rt := &action.Runtime{Getenv: c.env.Getenv, Stdout: c.env.Stdout, HTTPClient: c.env.HTTPClient, Now: c.env.Now}
 		return action.Run(ctx, rt, rest[0])
 	case "help", "-h", "--help", "-help":
 		c.printUsage()

@@ -120,10 +120,10 @@ func check(o provider.Options, req provider.MintRequest) error {
 type client struct {
 	base     string
 	clientID string
+	warnf    func(format string, args ...any)
 	key      *rsa.PrivateKey
 	http     *httpx.Client
 	now      func() time.Time
-	warnf    func(format string, args ...any)
 }
 
 var _ provider.Provider = (*client)(nil)

@@ -169,6 +169,9 @@ func TestValidatePermissionsFor_GHESOnly(t *testing.T) {
 			"https://api.github.com":           false,
 			"":                                 false,
 			"https://api.octo.ghe.com":         false,
+			"https://ghes.example.com":         true,
+			"http://127.0.0.1:8080":            false,
+			"http://127.0.0.1:8080/github":     false,
 		} {
 			err := githubapp.ValidatePermissionsFor(base, m)
 			if (err == nil) != ok {
