@@ -77,13 +77,13 @@ func (g *loadGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 type loadRequest struct {
-	body   []byte
-	sig    string
-	kind    string // signed, forged, replay
-	replica int    // which replica it is sent to
+	body    []byte
+	sig     string
+	kind    string       // signed, forged, replay
+	replica int          // which replica it is sent to
 	orig    *loadRequest // a replay's original
 	status  int
-	lat    time.Duration
+	lat     time.Duration
 }
 
 func envInt(name string, def int) int {
@@ -354,7 +354,9 @@ func TestLoad(t *testing.T) {
 		}
 	}
 	slices.Sort(signedLats)
-	spct := func(p float64) time.Duration { return signedLats[min(len(signedLats)-1, int(float64(len(signedLats))*p))] }
+	spct := func(p float64) time.Duration {
+		return signedLats[min(len(signedLats)-1, int(float64(len(signedLats))*p))]
+	}
 	t.Logf("main phase: %d requests (%d signed) in %v = %.0f req/s, %.0f signed webhooks/s answered 2xx after their dispatches; all sent in %v; stopped at %v",
 		len(mainReqs), nSigned, intake.Round(time.Millisecond), float64(len(mainReqs))/intake.Seconds(), float64(statuses["signed"][http.StatusOK])/intake.Seconds(),
 		sendDone.Round(time.Millisecond), drained.Round(time.Millisecond))
