@@ -59,8 +59,11 @@ func TestReplicas_SharedRedis(t *testing.T) {
 	killIDs := []string{"tok_kill_before", "tok_kill_after"}
 	statuses := make([][]int, len(killIDs))
 	var wg sync.WaitGroup
-	for i, id := range killIDs {
+	for _, id := range killIDs {
 		bodies[id] = webhook("token.expiring", now, id, "kill")
+	}
+	for i, id := range killIDs {
+		body := bodies[id]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -69,7 +72,7 @@ func TestReplicas_SharedRedis(t *testing.T) {
 					return replicas[0].url()
 				}
 				return replicas[1].url()
-			}, bodies[id], 90*time.Second)
+			}, body, 90*time.Second)
 		}()
 	}
 	for range killIDs {
