@@ -167,7 +167,7 @@ func (s *redisStore) markDispatched(ctx context.Context, d deliveryRef, target s
 	defer cancel()
 	keys := s.keys(d)
 	tk := keys[len(keys)-1]
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.SAdd(ctx, tk, target)
 		p.PExpire(ctx, tk, expiry.Sub(now))
 		return nil
