@@ -34,10 +34,10 @@ import (
 //
 // Knobs (env): TOKENMINT_RELAY_LOAD_EVENTS (signed events, default 5000),
 // TOKENMINT_RELAY_LOAD_FORGED (default 2000), TOKENMINT_RELAY_LOAD_REPLAYS
-// (default 1000), TOKENMINT_RELAY_LOAD_CLIENTS (default 256),
+// (default 1000), TOKENMINT_RELAY_LOAD_CLIENTS (default 192),
 // TOKENMINT_RELAY_LOAD_REPLICAS (default 2; 1 uses the in-memory store),
 // TOKENMINT_RELAY_LOAD_CONCURRENCY (GitHub requests per replica, default
-// 128), TOKENMINT_RELAY_LOAD_CPUS (GOMAXPROCS, default 2),
+// 192), TOKENMINT_RELAY_LOAD_CPUS (GOMAXPROCS, default 2),
 // TOKENMINT_RELAY_LOAD_GITHUB_LATENCY (fake GitHub delay, default 200ms).
 // The whole run is cut off after 2 minutes.
 
@@ -176,9 +176,9 @@ func TestLoad(t *testing.T) {
 	nSigned := envInt("TOKENMINT_RELAY_LOAD_EVENTS", 5000)
 	nForged := envInt("TOKENMINT_RELAY_LOAD_FORGED", 2000)
 	nReplay := min(envInt("TOKENMINT_RELAY_LOAD_REPLAYS", 1000), nSigned)
-	clients := max(envInt("TOKENMINT_RELAY_LOAD_CLIENTS", 256), 1)
+	clients := max(envInt("TOKENMINT_RELAY_LOAD_CLIENTS", 192), 1)
 	replicas := max(envInt("TOKENMINT_RELAY_LOAD_REPLICAS", 2), 1)
-	concurrency := max(envInt("TOKENMINT_RELAY_LOAD_CONCURRENCY", 128), 1)
+	concurrency := max(envInt("TOKENMINT_RELAY_LOAD_CONCURRENCY", 192), 1)
 	latency := 200 * time.Millisecond
 	if v := os.Getenv("TOKENMINT_RELAY_LOAD_GITHUB_LATENCY"); v != "" {
 		d, err := time.ParseDuration(v)

@@ -603,7 +603,10 @@ func (r *Relay) handleWebhook(w http.ResponseWriter, req *http.Request) {
 			// Dispatched but not recorded: answer 503 so that the sender
 			// retries rather than trust an entry that is not there. The
 			// targets are recorded, so the retry sends nothing twice.
-			log.Error("webhook dispatched but not recorded: the sender's retry will be answered from the dispatch record", "error", r.clean(err.Error()))
+			log.Error("webhook dispatched but not recorded: the sender's retry will be answered from the dispatch record if the store is back", "error", r.clean(err.Error()))
+			for _, j := range jobs {
+				_ = r.store.markDispatched(sctx, ref, j.target.storeKey(), r.cfg.now(), expiry)
+			}
 			_ = r.store.release(sctx, ref, token)
 			refuse("replay store unavailable", 5*time.Second)
 			return
@@ -727,6 +730,18 @@ type result struct {
 func (r *Relay) dispatchAll(ctx context.Context, ref deliveryRef, jobs []job, done map[string]bool, now, expiry time.Time) outcome {
 	results := make([]result, len(jobs))
 	var wg sync.WaitGroup
+	// Each dispatch GitHub takes is recorded at once, so that a retry of
+	// this webhook (here or on another replica, after a failure or a
+	// crash) does not send it again; except the last one when all went
+	// through, which store.finish records just after (one round trip
+	// less on the common path, the same window).
+	var pending atomic.Int64
+	var failedAny atomic.Bool
+	for _, j := range jobs {
+		if !done[j.target.storeKey()] {
+			pending.Add(1)
+		}
+	}
 	for i, j := range jobs {
 		log := r.log.With("event", redact.Neutralize(j.event), "token_id", j.tokenID,
 			"repository", j.target.FullName(), "event_type", j.target.EventType, "delivery_id", redact.Neutralize(j.delivery))
@@ -740,7 +755,11 @@ func (r *Relay) dispatchAll(ctx context.Context, ref deliveryRef, jobs []job, do
 		go func() {
 			defer wg.Done()
 			res := r.deliver(ctx, j, log)
-			if res.ok {
+			if !res.ok {
+				failedAny.Store(true)
+			}
+			last := pending.Add(-1) == 0
+			if res.ok && (!last || failedAny.Load()) {
 				if err := r.store.markDispatched(context.WithoutCancel(ctx), ref, j.target.storeKey(), r.cfg.now(), expiry); err != nil {
 					log.Warn("dispatch not recorded: a retry of this webhook may send it again", "error", r.clean(err.Error()))
 				}
