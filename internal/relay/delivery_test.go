@@ -196,12 +196,15 @@ func TestRelay_BodyLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		fmt.Fprintf(c, "POST /webhook HTTP/1.1\r\nHost: relay\r\n%s\r\n%s", headers, partial)
+		// Read while writing: the relay may answer (and close) before it
+		// has read everything, and the answer must not be lost to the
+		// reset that follows.
 		ch := make(chan string, 1)
 		go func() {
 			line, _ := bufio.NewReader(c).ReadString('\n')
 			ch <- strings.TrimSpace(line)
 		}()
+		go fmt.Fprintf(c, "POST /webhook HTTP/1.1\r\nHost: relay\r\n%s\r\n%s", headers, partial)
 		return c, ch
 	}
 	// A stalled large body holds the only large slot until its deadline.
@@ -221,6 +224,7 @@ func TestRelay_BodyLimits(t *testing.T) {
 	}
 	// Chunked: past SmallBody it needs the slot (free again), past
 	// MaxBody it is refused.
+	waitUntil(t, "the large slot is free again", func() bool { return len(tr.large) == 0 })
 	_, chunked := rawPost("Transfer-Encoding: chunked\r\n", fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", 2<<20, strings.Repeat("y", 2<<20)))
 	if got := <-chunked; got != "HTTP/1.1 413 Request Entity Too Large" {
 		t.Errorf("chunked body over MaxBody: %q, want 413", got)

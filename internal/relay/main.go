@@ -210,7 +210,7 @@ func parseFlags(args []string, stdout io.Writer, getenv func(string) string) (*o
 	if o.redisURL == "" {
 		o.redisURL, o.redisURLFrom = strings.TrimSpace(getenv(EnvRedisURL)), EnvRedisURL
 	} else if redisHasPassword(o.redisURL) {
-		errs = append(errs, &UsageError{Name: "--redis-url", Rule: "must not hold a password (a flag is visible to every user of the machine): put the URL in " + EnvRedisURL})
+		errs = append(errs, &UsageError{Name: "--redis-url", Rule: "must not hold credentials (a flag is visible to every user of the machine): put the URL in " + EnvRedisURL})
 	}
 	if o.redisURL != "" {
 		if _, err := ParseRedisURL(o.redisURL); err != nil {

@@ -46,8 +46,9 @@ func ParseRedisURL(raw string) (*redis.Options, error) {
 	return opts, nil
 }
 
-// redisHasPassword reports whether raw carries a password (so it must come
-// from the environment, not a flag).
+// redisHasPassword reports whether raw carries credentials (a password,
+// or a user part that older clients read as one), which must come from
+// the environment, not a flag.
 func redisHasPassword(raw string) bool {
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
