@@ -90,7 +90,7 @@ func (e *UsageError) Unwrap() error { return e.Err }
 
 // Main runs `tokenmint relay` until ctx is cancelled (SIGTERM, SIGINT via
 // signal.NotifyContext in the caller), then stops accepting, finishes the
-// requests in progress and drains queued dispatches. Logs go to stderr as
+// webhooks in progress (each is dispatched before it is answered). Logs go to stderr as
 // JSON; stdout gets the usage text for --help. Flag problems return a
 // *UsageError.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
