@@ -1,11 +1,14 @@
 package relay
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // TestReplicas_SharedRedis runs two relay processes sharing one real
@@ -86,6 +89,25 @@ func TestReplicas_SharedRedis(t *testing.T) {
 		gh.mu.Lock()
 		defer gh.mu.Unlock()
 		return gh.counts["tok_kill_before octo/api"] == 1 && gh.counts["tok_kill_after octo/api"] == 1
+	})
+	// ... and until replica 0 has recorded them (a kill before that would
+	// resend them: at least once).
+	opts, err := ParseRedisURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	rs := &redisStore{prefix: prefix}
+	api := Target{Owner: "octo", Repo: "api", EventType: "tooken.token.expiring"}.storeKey()
+	waitUntil(t, "replica 0 recorded octo/api's dispatches in Redis", func() bool {
+		for _, id := range killIDs {
+			keys := rs.keys(newDeliveryRef(bodies[id], mustSig(bodies[id]), ""))
+			if ok, err := rdb.SIsMember(context.Background(), keys[len(keys)-1], api).Result(); err != nil || !ok {
+				return false
+			}
+		}
+		return true
 	})
 	replicas[0].kill()
 	wg.Wait()
