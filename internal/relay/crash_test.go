@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -219,8 +220,10 @@ func tryStartRelayProc(t testing.TB, dir, ghURL string, args ...string) (p *rela
 	ft := &fatalCatcher{TB: t}
 	func() {
 		defer func() {
-			if r := recover(); r != nil && r != errFatalCaught {
-				panic(r)
+			if r := recover(); r != nil {
+				if err, ok := r.(error); !ok || !errors.Is(err, errFatalCaught) {
+					panic(r)
+				}
 			}
 		}()
 		p = startRelayProc(ft, dir, ghURL, "", args...)
@@ -232,7 +235,7 @@ func tryStartRelayProc(t testing.TB, dir, ghURL string, args ...string) (p *rela
 	return p, nil
 }
 
-var errFatalCaught = fmt.Errorf("fatal caught")
+var errFatalCaught = errors.New("fatal caught")
 
 // fatalCatcher turns Fatalf into a panic caught by tryStartRelayProc.
 type fatalCatcher struct {

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -66,7 +67,7 @@ func TestDocs_RelayMD(t *testing.T) {
 		documented = append(documented, r[1]+" "+r[2])
 	}
 	var stdout bytes.Buffer
-	if _, err := parseFlags([]string{"--help"}, &stdout, envMap(nil)); err != flag.ErrHelp {
+	if _, err := parseFlags([]string{"--help"}, &stdout, envMap(nil)); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("--help: %v", err)
 	}
 	var actual []string

@@ -420,7 +420,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		<-l.sem
-		return nil, err
+		return nil, err //nolint:wrapcheck // net/http's Serve inspects the listener's own error (net.Error, net.ErrClosed)
 	}
 	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
 }
@@ -434,5 +434,5 @@ type limitConn struct {
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
-	return err
+	return err //nolint:wrapcheck // a net.Conn wrapper must return the connection's own error
 }

@@ -198,4 +198,9 @@ func (s *redisStore) release(ctx context.Context, d deliveryRef, token string) e
 	return nil
 }
 
-func (s *redisStore) close() error { return s.rdb.Close() }
+func (s *redisStore) close() error {
+	if err := s.rdb.Close(); err != nil {
+		return fmt.Errorf("failed to close the Redis client: %w", err)
+	}
+	return nil
+}

@@ -540,7 +540,6 @@ func (r *Relay) handleWebhook(w http.ResponseWriter, req *http.Request) {
 		sum := sha256.Sum256(body)
 		delivery = "sha256:" + hex.EncodeToString(sum[:16])
 	}
-	body = nil
 	releaseBody()
 	log = log.With("delivery_id", redact.Neutralize(delivery))
 	payload, err := json.Marshal(clientPayload{
