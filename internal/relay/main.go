@@ -95,6 +95,9 @@ func (e *UsageError) Unwrap() error { return e.Err }
 // *UsageError.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	setMemoryLimit(getenv)
+	// go-redis' own messages (reconnects, pool trouble) join the JSON log.
+	// Process-wide, so here and not in run (tests run several relays).
+	redis.SetLogger(redisLogger{slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	return run(ctx, args, stdout, stderr, getenv, nil)
 }
 
@@ -326,7 +329,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 		cfg.Redis = ropts
 		storeDesc = "redis " + redisAddr(ropts)
-		redis.SetLogger(redisLogger{logger})
 	}
 	rl, err := New(cfg)
 	if err != nil {

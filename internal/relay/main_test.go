@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -254,5 +255,71 @@ func TestSplitSecrets(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"a1", "b2", "c3"}, vals); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestMain_RedisUnreachable: the relay starts with Redis down, says so,
+// answers signed webhooks 503 (fail closed) and never prints the password.
+func TestMain_RedisUnreachable(t *testing.T) {
+	t.Parallel()
+	gh := newFakeGitHub(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "routes.yaml")
+	if err := os.WriteFile(cfgPath, []byte(testRoutesYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	const password = "hunter2-redis-pass"
+	env := map[string]string{
+		EnvWebhookSecrets: testSecret1,
+		EnvGitHubToken:    testToken,
+		EnvGitHubAPIURL:   gh.srv.URL,
+		EnvRedisURL:       "redis://:" + password + "@" + dead + "/0",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrc := make(chan string, 1)
+	stderr := &fake.SyncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--config", cfgPath}, &bytes.Buffer{}, stderr, envMap(env), &runHooks{ready: func(a string) { addrc <- a }})
+	}()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		t.Fatalf("run returned early: %v", err)
+	}
+	body := webhook("token.expiring", time.Now().UTC().Format(time.RFC3339), "tok_1", "n")
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhook", bytes.NewReader(body))
+	req.Header.Set(SignatureHeader, Sign(body, testSecret1))
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("status %d, want 503", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	if n := gh.callCount("octo/app") + gh.callCount("octo/api"); n != 0 {
+		t.Errorf("%d dispatches without the replay store", n)
+	}
+	logs := stderr.String()
+	for _, want := range []string{"Redis unreachable", "replay store unavailable", `"store":"redis ` + dead + `"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q", want)
+		}
+	}
+	if strings.Contains(logs, password) {
+		t.Errorf("logs hold the Redis password")
 	}
 }
