@@ -309,6 +309,9 @@ func (s *Server) serve(route string, h http.HandlerFunc, w http.ResponseWriter, 
 		h(w, r)
 		return
 	}
+	if f.Drop || f.Status != 0 || f.RawBody != "" || f.HugeBody > 0 {
+		markFault(r)
+	}
 	if !f.After {
 		if f.Delay > 0 {
 			sleepOrDone(r, f.Delay)

@@ -569,16 +569,21 @@ func (w *Writer) put(ctx context.Context, t Target, keyID, sealed string, ids []
 				return nil, err
 			}
 			return a.raw.Do(ctx, req, nil)
+		case t.Type == Dependabot && t.Scope == ScopeOrganization:
+			// go-github v60 sends Dependabot's selected_repository_ids as
+			// strings, which only API version 2022-11-28 takes; integers
+			// are valid under 2022-11-28 and 2026-03-10 (and GHES).
+			body := orgSecretBody{KeyID: keyID, EncryptedValue: sealed, Visibility: string(t.Visibility)}
+			if t.Visibility == VisibilitySelected {
+				body.SelectedRepositoryIDs = ids
+			}
+			req, err := a.raw.NewRequest(http.MethodPut, t.SecretPath(), body)
+			if err != nil {
+				return nil, err
+			}
+			return a.raw.Do(ctx, req, nil)
 		case t.Type == Dependabot:
 			s := &github.DependabotEncryptedSecret{Name: t.Name, KeyID: keyID, EncryptedValue: sealed}
-			if t.Scope == ScopeOrganization {
-				s.Visibility = string(t.Visibility)
-				if t.Visibility == VisibilitySelected {
-					// go-github v60 sends these as strings, as GitHub documents.
-					s.SelectedRepositoryIDs = github.DependabotSecretsSelectedRepoIDs(ids)
-				}
-				return a.dependabot.CreateOrUpdateOrgSecret(ctx, t.Org, s)
-			}
 			return a.dependabot.CreateOrUpdateRepoSecret(ctx, t.Repo.Owner, t.Repo.Name, s)
 		default:
 			s := &github.EncryptedSecret{Name: t.Name, KeyID: keyID, EncryptedValue: sealed}
@@ -593,6 +598,15 @@ func (w *Writer) put(ctx context.Context, t Target, keyID, sealed string, ids []
 		}
 	})
 	return statusOf(resp), err
+}
+
+// orgSecretBody is the PUT body of an organization secret, with the
+// repository IDs as integers.
+type orgSecretBody struct {
+	KeyID                 string  `json:"key_id"`
+	EncryptedValue        string  `json:"encrypted_value"`
+	Visibility            string  `json:"visibility"`
+	SelectedRepositoryIDs []int64 `json:"selected_repository_ids,omitempty"`
 }
 
 func keyBytes(pk *github.PublicKey) (*[32]byte, error) {

@@ -94,6 +94,8 @@ type Server struct {
 	App    App
 	Prefix string
 
+	handler http.Handler // the routes, checked by fake.WrapGitHub
+
 	mu            sync.Mutex
 	installations map[int64]*Installation
 	byToken       map[string]string // token → record ID in Store
@@ -111,8 +113,13 @@ func New(app App, prefix string) *Server {
 	s.handle(RouteAccessToken, s.createToken)
 	s.handle(RouteRevoke, s.revoke)
 	s.handle(RouteInstalledRepos, s.installedRepos)
+	s.handler = fake.WrapGitHub(s.Prefix, s.Server)
 	return s
 }
+
+// ServeHTTP serves the fake's routes; in tests every request and answer
+// is checked against GitHub's REST description (package ghoracle).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Default App and installations: what NewDefault builds.
 const (
