@@ -87,12 +87,12 @@ func sealFor(t *testing.T, keyJSON []byte, value string) (string, string) {
 func TestServer_Put(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name     string
-		keyPath  string
-		putPath  string
-		auth     string
-		body     func(keyID, sealed string) map[string]any
-		want     []int // statuses of two identical PUTs
+		name    string
+		keyPath string
+		putPath string
+		auth    string
+		body    func(keyID, sealed string) map[string]any
+		want    []int // statuses of two identical PUTs
 		// invalid: GitHub's description refuses the body (the oracle is
 		// told to expect that).
 		invalid  bool
