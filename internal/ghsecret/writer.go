@@ -345,23 +345,16 @@ func baseURLs(apiURL string) (*url.URL, *url.URL, error) {
 		apiURL = DefaultAPIURL
 	}
 	bad := inputerr.New("github-api-url", "must be an https:// URL such as https://api.github.com or https://ghes.example.com/api/v3 (http:// only for loopback hosts)")
-	u, err := httpx.CheckBaseURL(apiURL)
+	u, err := httpx.GitHubAPIBase(apiURL)
 	if err != nil {
 		return nil, nil, bad
 	}
-	loop := httpx.IsLoopback(u.Hostname())
-	if loop && (u.Path == "" || u.Path == "/") {
-		b := *u
-		b.Path = "/"
-		return &b, &b, nil
+	// go-github wants a trailing slash; uploads are not used.
+	u.Path += "/"
+	if u.RawPath != "" {
+		u.RawPath += "/"
 	}
-	root := *u
-	root.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/api/v3")
-	c, err := github.NewClient(nil).WithEnterpriseURLs(u.String(), root.String())
-	if err != nil {
-		return nil, nil, bad
-	}
-	return c.BaseURL, c.UploadURL, nil
+	return u, u, nil
 }
 
 // Requests returns how many HTTP requests the Writer has sent.

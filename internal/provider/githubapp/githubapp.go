@@ -138,10 +138,15 @@ func New(o provider.Options) (provider.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	base := strings.TrimRight(strings.TrimSpace(o.APIURL), "/")
-	if base == "" {
-		base = DefaultAPIURL
+	raw := strings.TrimSpace(o.APIURL)
+	if raw == "" {
+		raw = DefaultAPIURL
 	}
+	u, err := httpx.GitHubAPIBase(raw)
+	if err != nil {
+		return nil, inputerr.New("api-url", "%s (such as https://api.github.com or https://ghes.example.com/api/v3)", err)
+	}
+	base := u.String()
 	h := o.HTTP
 	if h == nil {
 		h = httpx.New()
