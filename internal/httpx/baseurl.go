@@ -77,3 +77,10 @@ func GitHubAPIBase(raw string) (*url.URL, error) {
 	}
 	return u, nil
 }
+
+// IsGHES reports whether raw is a GitHub Enterprise Server REST base by
+// GitHubAPIBase's rule (it ends in /api/v3). Unusable URLs are not.
+func IsGHES(raw string) bool {
+	u, err := GitHubAPIBase(raw)
+	return err == nil && strings.HasSuffix(u.Path, "/api/v3")
+}
