@@ -216,7 +216,7 @@ func BuildTargets(o TargetOptions) ([]Target, error) {
 	case Actions, Dependabot:
 	case Codespaces:
 		if httpx.IsGHES(o.GitHubAPIURL) {
-			bad(InputType, "codespaces is not available on GitHub Enterprise Server (github-api-url is a GHES base, and GHES has no Codespaces secrets API): use actions or dependabot")
+			bad(InputType, "must be actions or dependabot when github-api-url is a GitHub Enterprise Server base: GHES has no Codespaces secrets API")
 		}
 	default:
 		bad(InputType, "must be actions, dependabot or codespaces")
