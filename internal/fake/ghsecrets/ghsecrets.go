@@ -116,6 +116,19 @@ func New(token string) *Server {
 	return s
 }
 
+// NewGHES returns a fake served under GitHub Enterprise Server's /api/v3
+// (serve it whole; Register mounts the unprefixed routes). In tests its
+// requests are checked against the GHES description, which has no
+// Codespaces secrets.
+func NewGHES(token string) *Server {
+	s := New(token)
+	s.handler = fake.WrapGitHub(GHESPrefix, http.StripPrefix(GHESPrefix, s.Server))
+	return s
+}
+
+// GHESPrefix is GitHub Enterprise Server's REST root.
+const GHESPrefix = "/api/v3"
+
 // ServeHTTP serves the fake's routes; in tests every request and answer
 // is checked against GitHub's REST description (package ghoracle).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
