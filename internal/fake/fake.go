@@ -304,13 +304,10 @@ func (s *Server) next(route string) (Fault, bool) {
 }
 
 func (s *Server) serve(route string, h http.HandlerFunc, w http.ResponseWriter, r *http.Request) {
-	f, ok := s.next(route)
+	f, ok := s.nextMarked(route, r)
 	if !ok {
 		h(w, r)
 		return
-	}
-	if f.Drop || f.Status != 0 || f.RawBody != "" || f.HugeBody > 0 {
-		markFault(r)
 	}
 	if !f.After {
 		if f.Delay > 0 {

@@ -43,3 +43,13 @@ func markFault(r *http.Request) {
 		f.Store(true)
 	}
 }
+
+// nextMarked is next, marking r (WithFaultMark) when its fault replaces
+// the fake's own answer.
+func (s *Server) nextMarked(route string, r *http.Request) (Fault, bool) {
+	f, ok := s.next(route)
+	if ok && (f.Drop || f.Status != 0 || f.RawBody != "" || f.HugeBody > 0) {
+		markFault(r)
+	}
+	return f, ok
+}
