@@ -123,6 +123,7 @@ func loadAll() (map[string]*Description, error) {
 			}
 		}
 		tighten(doc)
+		allowDeliberate(doc)
 		doc.Servers = openapi3.Servers{{URL: base}}
 		if d.router, err = gorillamux.NewRouter(doc); err != nil {
 			return nil, fmt.Errorf("failed to route %s: %w", name, err)
@@ -130,6 +131,25 @@ func loadAll() (map[string]*Description, error) {
 		out[name] = d
 	}
 	return out, nil
+}
+
+// allowDeliberate adds to a description what tokenmint sends on purpose
+// although GitHub's description lacks it, each with its reason; the oracle
+// accepts exactly these and nothing else undeclared.
+//
+//   - app-permissions.team_discussions (read, write): create-github-app-token
+//     v3.1.1 still declares permission-team-discussions and passes it on;
+//     tokenmint does the same, with a warning that GitHub no longer
+//     documents it, so a workflow moved over keeps working.
+func allowDeliberate(doc *openapi3.T) {
+	if doc.Components == nil {
+		return
+	}
+	if ref, ok := doc.Components.Schemas["app-permissions"]; ok && ref.Value != nil {
+		if _, has := ref.Value.Properties["team_discussions"]; !has {
+			ref.Value.Properties["team_discussions"] = openapi3.NewSchemaRef("", openapi3.NewStringSchema().WithEnum("read", "write"))
+		}
+	}
 }
 
 // tighten closes every object schema reachable from a request body or a
