@@ -12,6 +12,7 @@ import (
 	"github.com/tokenmint/tokenmint/internal/httpx"
 	"github.com/tokenmint/tokenmint/internal/inputerr"
 	"github.com/tokenmint/tokenmint/internal/lazyre"
+	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/provider/all"
 	"github.com/tokenmint/tokenmint/internal/provider/githubapp"
@@ -111,6 +112,7 @@ type Env struct {
 	RunID      string
 	RunAttempt string
 	Action     string // GITHUB_ACTION: the step's id
+	Job        string // GITHUB_JOB: the job's id
 	Workspace  string
 	APIURL     string // GITHUB_API_URL
 	Now        func() time.Time
@@ -123,6 +125,7 @@ func EnvFrom(getenv func(string) string) Env {
 		RunID:      getenv("GITHUB_RUN_ID"),
 		RunAttempt: getenv("GITHUB_RUN_ATTEMPT"),
 		Action:     getenv("GITHUB_ACTION"),
+		Job:        getenv("GITHUB_JOB"),
 		Workspace:  getenv("GITHUB_WORKSPACE"),
 		APIURL:     getenv("GITHUB_API_URL"),
 	}
@@ -153,6 +156,20 @@ func (v Values) Get(name string) string {
 		}
 	}
 	return s
+}
+
+// DefaultName is the readable name prefix of a run without a name input:
+// ledger.JobPrefix in a step run, ledger.CLIPrefix outside one (no run
+// ID). The ledger appends the nonce.
+func DefaultName(env Env) string {
+	if env.RunID == "" {
+		now := time.Now
+		if env.Now != nil {
+			now = env.Now
+		}
+		return ledger.CLIPrefix(now())
+	}
+	return ledger.JobPrefix(env.Repository, env.Job, env.RunID, env.RunAttempt)
 }
 
 // Parse validates raw inputs for a mint without network. It returns every
@@ -195,6 +212,13 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 			spec = resolved
 			c.Spec = spec
 		}
+	}
+
+	// A permission-* input no row of the permission table declares (a
+	// typo, or a name GitHub does not document) is an error whatever the
+	// provider: dropping it could mint a token with every permission.
+	if err := githubapp.CheckPermissionInputs(undeclaredPermissionNames(v)); err != nil {
+		errs = append(errs, err)
 	}
 
 	// create-github-app-token's input names (app-id, private-key,
@@ -321,12 +345,8 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 	// name
 	c.Name = v.Get("name")
 	c.NameGiven = c.Name != ""
-	if c.NameGiven {
-		if hasControl(c.Name) {
-			bad("name", "must not contain control characters or line breaks")
-		} else if spec.MaxNameLen > 0 && len(c.Name) > spec.MaxNameLen {
-			bad("name", "must be at most %d characters for the %s provider", spec.MaxNameLen, c.Provider)
-		}
+	if c.NameGiven && hasControl(c.Name) {
+		bad("name", "must not contain control characters or line breaks")
 	}
 
 	// export-env
@@ -404,7 +424,22 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 	}
 
 	if !c.NameGiven && known {
-		c.Name = DefaultName(env, spec.MaxNameLen)
+		c.Name = DefaultName(env)
+	}
+	// Every name carries a nonce (package ledger): the provider's limit
+	// must leave room for it. Only a rest profile can set a limit that low.
+	if known {
+		stamp := ""
+		if c.Rotation() {
+			stamp = ledger.Stamp(env.Now())
+		}
+		if err := ledger.CheckLimit(spec.MaxNameLen, stamp); err != nil {
+			if c.Provider == "rest" {
+				bad("provider-config", "the profile's max_name_length is too small: %v; raise it", err)
+			} else {
+				bad("name", "%v", err)
+			}
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -435,6 +470,7 @@ func checkRotation(c *Config, v Values) []error {
 		SecretName: c.SecretName, SecretType: c.SecretType, Repositories: c.SecretRepositories,
 		CurrentRepository: c.Env.Repository, Environment: c.SecretEnvironment, Org: c.SecretOrg,
 		Visibility: c.SecretVisibility, SelectedRepositories: c.SecretSelectedRepositories,
+		GitHubAPIURL: c.GitHubAPIURL,
 	})
 	if err != nil {
 		errs = append(errs, err)
@@ -444,37 +480,6 @@ func checkRotation(c *Config, v Values) []error {
 }
 
 var envName = lazyre.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// refusedEnv are names that change how later steps run.
-var refusedEnv = []string{
-	"PATH", "BASH_ENV", "ENV", "NODE_OPTIONS", "NODE_PATH", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME",
-	"PERL5LIB", "PERL5OPT", "RUBYLIB", "RUBYOPT", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
-	"CLASSPATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_ASKPASS", "SSH_ASKPASS", "GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL",
-	"GIT_CONFIG_SYSTEM", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "PROMPT_COMMAND", "IFS", "PS4", "SHELLOPTS",
-	"BASHOPTS", "HOME", "SHELL", "TMPDIR", "GOFLAGS", "GOPROXY", "CGO_LDFLAGS", "DOTNET_STARTUP_HOOKS",
-	"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE",
-	"REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "DYLD_INSERT_LIBRARIES", "CI",
-}
-
-// refusedPrefixes are families of names the runner or loaders own.
-var refusedPrefixes = []string{"LD_", "DYLD_", "GITHUB_", "RUNNER_", "ACTIONS_", "INPUT_", "STATE_", "GIT_CONFIG_"}
-
-// CheckEnvName validates an export-env name.
-func CheckEnvName(name string) error {
-	if !envName.MatchString(name) {
-		return errors.New("must match [A-Za-z_][A-Za-z0-9_]*")
-	}
-	up := strings.ToUpper(name)
-	if slices.Contains(refusedEnv, up) {
-		return errors.New("must not name a variable that changes how later steps run (PATH, BASH_ENV, NODE_OPTIONS, …); pick a name of your own such as API_TOKEN")
-	}
-	for _, p := range refusedPrefixes {
-		if strings.HasPrefix(up, p) {
-			return fmt.Errorf("must not start with %s: those names belong to the runner or the loader; pick a name of your own such as API_TOKEN", p)
-		}
-	}
-	return nil
-}
 
 // CheckURL applies httpx.CheckBaseURL (the one base-URL policy).
 func CheckURL(raw string) error {
@@ -493,7 +498,12 @@ func SplitList(s string) []string {
 	return out
 }
 
-// ParseTTL accepts a Go duration or whole days ("7d"); it must be > 0.
+// MinTTL is the shortest ttl: every provider counts expiry in whole
+// seconds (RFC 3339 times, expiresIn seconds).
+const MinTTL = time.Second
+
+// ParseTTL accepts a Go duration or whole days ("7d"); it must be at least
+// MinTTL.
 func ParseTTL(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	var d time.Duration
@@ -512,6 +522,9 @@ func ParseTTL(s string) (time.Duration, error) {
 	}
 	if d <= 0 {
 		return 0, errors.New("must be more than 0")
+	}
+	if d < MinTTL {
+		return 0, errors.New("must be at least 1s: every provider counts expiry in whole seconds, and a shorter token would die before a later step can use it")
 	}
 	return d, nil
 }
@@ -554,4 +567,26 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
+}
+
+// RotationIdentity is the rotation's exact identity (where its secret
+// lives), from which package ledger derives the default name prefix.
+func (c *Config) RotationIdentity() ledger.Rotation {
+	r := ledger.Rotation{Org: c.SecretOrg, SecretType: c.SecretType, Environment: c.SecretEnvironment, SecretName: c.SecretName}
+	if c.SecretOrg == "" {
+		r.Repositories = c.SecretRepositories
+		if len(r.Repositories) == 0 && c.Env.Repository != "" {
+			r.Repositories = []string{c.Env.Repository}
+		}
+	}
+	return r
+}
+
+// RotationPrefix is the rotation's name prefix: the name input when given,
+// else the identity's default prefix.
+func (c *Config) RotationPrefix() string {
+	if c.NameGiven {
+		return c.Name
+	}
+	return c.RotationIdentity().DefaultPrefix()
 }

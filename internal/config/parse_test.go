@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tokenmint/tokenmint/internal/config"
 	"github.com/tokenmint/tokenmint/internal/inputerr"
+	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider/all"
 )
 
@@ -98,7 +100,9 @@ func TestParse_Rules(t *testing.T) {
 		{"name_ok", map[string]string{"name": "deploy-token"}, nil},
 		{"name_control", map[string]string{"name": "a\x1bb"}, []string{"name"}},
 		{"name_newline", map[string]string{"name": "a\nb"}, []string{"name"}},
-		{"name_too_long", map[string]string{"name": strings.Repeat("n", 101)}, []string{"name"}},
+		// A long name is a prefix: the ledger shortens it with a hash.
+		{"name_long_is_a_prefix", map[string]string{"name": strings.Repeat("n", 101)}, nil},
+		{"name_control_characters", map[string]string{"name": "a\nb"}, []string{"name"}},
 		{"export_env_ok", map[string]string{"export-env": "API_TOKEN"}, nil},
 		{"export_env_path", map[string]string{"export-env": "PATH"}, []string{"export-env"}},
 		{"export_env_bad_chars", map[string]string{"export-env": "API-TOKEN"}, []string{"export-env"}},
@@ -114,6 +118,8 @@ func TestParse_Rules(t *testing.T) {
 		{"secret_name_without_token", map[string]string{"secret-name": "API_TOKEN"}, []string{"github-token"}},
 		{"secret_name_with_token", map[string]string{"secret-name": "API_TOKEN", "github-token": "ghp_x"}, nil},
 		{"secret_type_bad", map[string]string{"secret-type": "vault"}, []string{"secret-type"}},
+		{"secret_type_codespaces_on_ghes", map[string]string{"secret-name": "API_TOKEN", "github-token": "ghp_x", "secret-type": "codespaces", "github-api-url": "https://ghes.example.com/api/v3"}, []string{"secret-type"}},
+		{"secret_type_codespaces_on_github_com", map[string]string{"secret-name": "API_TOKEN", "github-token": "ghp_x", "secret-type": "codespaces"}, nil},
 		{"secret_inputs_without_secret_name", map[string]string{"secret-repositories": "o/r", "secret-environment": "prod", "secret-org": "o", "secret-selected-repositories": "r"}, []string{"secret-environment", "secret-org", "secret-repositories", "secret-selected-repositories"}},
 		{"grace_days", map[string]string{"previous-token-grace": "2d"}, nil},
 		{"grace_negative", map[string]string{"previous-token-grace": "-1m"}, []string{"previous-token-grace"}},
@@ -156,7 +162,7 @@ func TestParse_Defaults(t *testing.T) {
 		Scopes: cfg.Scopes, TTL: cfg.TTL, Timeout: cfg.Timeout, Grace: cfg.PreviousTokenGrace, Key: cfg.AdminKey.Reveal(),
 	}
 	want := view{
-		Provider: "tooken", APIURL: "https://api.tooken.io/v1", Name: "tokenmint-octo-org-octo-repo-4242-1-mint",
+		Provider: "tooken", APIURL: "https://api.tooken.io/v1", Name: "tokenmint-octo-org-octo-repo-4242-1",
 		Revoke: "auto", RevokeFailure: "warn", GitHubAPIURL: "https://api.github.com", SecretType: "actions", SecretVisibility: "private",
 		RevokeInPost: true, Scopes: []string{"tokens:read", "tokens:write"}, TTL: time.Hour, Timeout: 30 * time.Second, Key: adminKey,
 	}
@@ -233,58 +239,27 @@ func TestParseManage_ScopesNotRequired(t *testing.T) {
 
 func TestDefaultName(t *testing.T) {
 	t.Parallel()
-	long := config.Env{
-		Repository: "an-organization-with-a-rather-long-name/and-a-repository-whose-name-is-even-longer-than-that",
-		RunID:      "12345678901", RunAttempt: "3", Action: "__run_2",
-	}
-	odd := config.Env{Repository: "Org/repo.with dots & spaces", RunID: "7", Action: "my step/1"}
+	odd := config.Env{Repository: "Org/repo.with dots & spaces", RunID: "7", Job: "build (linux, 1.26)", Action: "my step/1"}
 	cli := config.Env{Now: func() time.Time { return fixedNow }}
-	names := all.Names()
-	for _, p := range names {
-		spec, _ := all.Lookup(p)
-		for _, env := range []config.Env{long, odd, cli, testEnv()} {
-			limit := spec.MaxNameLen
-			got := config.DefaultName(env, limit)
-			if limit > 0 && len(got) > limit {
-				t.Errorf("%s: DefaultName is %d long, over the limit of %d: %q", p, len(got), limit, got)
-			}
-			if again := config.DefaultName(env, limit); again != got {
-				t.Errorf("%s: DefaultName not deterministic: %q then %q", p, got, again)
-			}
-			if strings.ContainsAny(got, " /&\n") {
-				t.Errorf("%s: DefaultName holds unsafe characters: %q", p, got)
-			}
-		}
-	}
 	cases := []struct {
 		name string
 		env  config.Env
-		max  int
 		want string
 	}{
-		{"plain", testEnv(), 100, "tokenmint-octo-org-octo-repo-4242-1-mint"},
-		{"attempt_defaults_to_1", config.Env{Repository: "o/r", RunID: "9", Action: "a"}, 0, "tokenmint-o-r-9-1-a"},
-		{"unsafe_characters", odd, 0, "tokenmint-Org-repo.with_dots_spaces-7-1-my_step_1"},
-		{"cli", cli, 0, "tokenmint-cli-20300506T070809Z"},
-		{"shortened_with_hash", long, 40, config.DefaultName(long, 40)},
+		// The ledger appends -<nonce>; the prefix names the job, not the step.
+		{"plain", func() config.Env { e := testEnv(); e.Job = "deploy"; return e }(), "tokenmint-octo-org-octo-repo-deploy-4242-1"},
+		{"attempt_defaults_to_1", config.Env{Repository: "o/r", RunID: "9", Job: "j", Action: "a"}, "tokenmint-o-r-j-9-1"},
+		{"no_job", config.Env{Repository: "o/r", RunID: "9", RunAttempt: "2"}, "tokenmint-o-r-9-2"},
+		{"unsafe_characters", odd, "tokenmint-Org-repo.with_dots_spaces-build_linux_1.26-7-1"},
+		{"cli", cli, "tokenmint-cli-20300506T070809Z"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := config.DefaultName(tc.env, tc.max)
-			if diff := cmp.Diff(tc.want, got); diff != "" {
+			if diff := cmp.Diff(tc.want, config.DefaultName(tc.env)); diff != "" {
 				t.Fatalf("DefaultName (-want +got):\n%s", diff)
 			}
-			if tc.max > 0 && len(got) > tc.max {
-				t.Fatalf("DefaultName is %d long, want at most %d", len(got), tc.max)
-			}
 		})
-	}
-	// Two runs differing only past the cut keep different names.
-	other := long
-	other.RunAttempt = "4"
-	if config.DefaultName(long, 40) == config.DefaultName(other, 40) {
-		t.Fatalf("shortened names of two attempts collide: %q", config.DefaultName(long, 40))
 	}
 }
 
@@ -318,6 +293,40 @@ func TestCheckEnvName(t *testing.T) {
 		{"GIT_CONFIG_KEY_0", false},
 		{"HTTPS_PROXY", false},
 		{"GITHUBX", true},
+		// The names the issue saw accepted, one per family.
+		{"DOCKER_HOST", false},
+		{"GIT_PROXY_COMMAND", false},
+		{"GIT_EXTERNAL_DIFF", false},
+		{"LESSOPEN", false},
+		{"RUSTC_WRAPPER", false},
+		{"npm_config_script_shell", false},
+		{"NPM_CONFIG_REGISTRY", false},
+		{"PIP_INDEX_URL", false},
+		{"CARGO_HOME", false},
+		{"PYTHONSTARTUP", false},
+		{"PERL5OPT", false},
+		{"RUBYOPT", false},
+		{"JAVA_TOOL_OPTIONS", false},
+		{"ZDOTDIR", false},
+		{"PROMPT_COMMAND", false},
+		{"ftp_proxy", false},
+		{"SSL_CERT_FILE", false},
+		{"SSLKEYLOGFILE", false},
+		{"KUBECONFIG", false},
+		{"GOPROXY", false},
+		{"GLIBC_TUNABLES", false},
+		{"XDG_CONFIG_HOME", false},
+		// Registry credential variables are what export-env is for.
+		{"NODE_AUTH_TOKEN", true},
+		{"CARGO_REGISTRY_TOKEN", true},
+		{"CARGO_REGISTRIES_MY_REG_TOKEN", true},
+		{"UV_PUBLISH_TOKEN", true},
+		{"POETRY_PYPI_TOKEN_PYPI", true},
+		// Near misses stay allowed.
+		{"GOOGLE_TOKEN", true},
+		{"DOCKERHUB_TOKEN", true},
+		{"PROXY_TOKEN", true},
+		{"LESSON", true},
 	}
 	for _, tc := range cases {
 		t.Run(strings.ToLower(strings.NewReplacer(" ", "_", "=", "_", "-", "_").Replace(tc.name))+"_case", func(t *testing.T) {
@@ -327,6 +336,36 @@ func TestCheckEnvName(t *testing.T) {
 				t.Fatalf("CheckEnvName(%q) = %v (-want ok +got ok):\n%s", tc.name, err, diff)
 			}
 		})
+	}
+}
+
+// TestCheckEnvName_EveryFamily instantiates every pattern of every
+// family (each * as a word) and checks it is refused under that family,
+// and every exception is accepted.
+func TestCheckEnvName_EveryFamily(t *testing.T) {
+	t.Parallel()
+	for _, f := range config.RefusedEnv {
+		for _, p := range f.Patterns {
+			name := strings.ReplaceAll(p, "*", "X")
+			err := config.CheckEnvName(name)
+			var ee *config.EnvNameError
+			if !errors.As(err, &ee) {
+				t.Errorf("CheckEnvName(%q) = %v, want refused as %s", name, err, f.Family)
+				continue
+			}
+			if ee.Family != f.Family || !strings.Contains(err.Error(), f.Family) {
+				t.Errorf("CheckEnvName(%q) family = %q, want %q (%v)", name, ee.Family, f.Family, err)
+			}
+			if lower := strings.ToLower(name); config.CheckEnvName(lower) == nil {
+				t.Errorf("CheckEnvName(%q) accepted the lower-case spelling", lower)
+			}
+		}
+		for _, p := range f.Except {
+			name := strings.ReplaceAll(p, "*", "X")
+			if err := config.CheckEnvName(name); err != nil {
+				t.Errorf("CheckEnvName(%q) = %v, want accepted (a registry credential variable)", name, err)
+			}
+		}
 	}
 }
 
@@ -355,6 +394,11 @@ func TestParseTTL(t *testing.T) {
 		{"1e3d", 0, false},
 		{"1hd", 0, false},
 		{"+2d", 48 * time.Hour, true},
+		{"1s", time.Second, true},
+		{"1.5s", 1500 * time.Millisecond, true},
+		{"999ms", 0, false},
+		{"500ms", 0, false},
+		{"1ns", 0, false},
 	}
 	for _, tc := range cases {
 		t.Run("ttl_"+tc.in, func(t *testing.T) {
@@ -429,5 +473,46 @@ func TestParse_AdminKeyNeverInErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParse_RestNameLimitTooSmall: a profile whose max_name_length cannot
+// hold the nonce is one clear provider-config error (it used to panic in
+// the name fitting with "slice bounds out of range").
+func TestParse_RestNameLimitTooSmall(t *testing.T) {
+	t.Parallel()
+	profile := `
+base_url: https://api.example.com
+auth: {header: Authorization, value: "Bearer {{admin_key}}"}
+create:
+  path: /keys
+  body: {name: "{{name}}"}
+  response: {id: /id, secret: /key}
+revoke: {path: "/keys/{{id}}"}
+`
+	for _, limit := range []int{1, 2, 5, 8, 9, 10, ledger.MinNameLen - 1, ledger.MinNameLen, 100} {
+		for _, name := range []string{"", "x", strings.Repeat("n", 300)} {
+			v := config.Values{"provider": "rest", "admin-key": "k", "name": name,
+				"provider-config": profile + fmt.Sprintf("max_name_length: %d\n", limit)}
+			cfg, err := config.Parse(v, testEnv())
+			if limit < ledger.MinNameLen {
+				if diff := cmp.Diff([]string{"provider-config"}, inputsOf(t, err)); diff != "" {
+					t.Errorf("limit %d: inputs in error %v (-want +got):\n%s", limit, err, diff)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("limit %d: %v", limit, err)
+			}
+			l, err := ledger.New(ledger.Options{Prefix: cfg.Name, MaxNameLen: cfg.Spec.MaxNameLen})
+			if err != nil {
+				t.Fatalf("limit %d: ledger: %v", limit, err)
+			}
+			for n := 1; n <= ledger.MaxAttempts; n++ {
+				if got := l.Name(n); len(got) > limit || !strings.Contains(got, l.Nonce()) {
+					t.Fatalf("limit %d: name %d %q is too long or lost the nonce", limit, n, got)
+				}
+			}
+		}
 	}
 }
