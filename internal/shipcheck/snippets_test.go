@@ -229,3 +229,21 @@ func runActionlint(t *testing.T, bin, wf string) string {
 	}
 	return ""
 }
+
+// TestSnippetChecksCatch: the faults the README once had are caught: an
+// unquoted ": " in a run: line, and a workflow without on:.
+func TestSnippetChecksCatch(t *testing.T) {
+	var doc any
+	if err := yaml.Unmarshal([]byte("- run: curl -H \"Authorization: Bearer x\" https://api.example.com/\n"), &doc); err == nil {
+		t.Error("an unquoted ': ' in a plain scalar parsed as YAML")
+	}
+	bin := findActionlint(t)
+	if bin == "" {
+		t.Skip("no actionlint")
+	}
+	noOn := "permissions: {}\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: ./\n        with:\n          provider: tooken\n"
+	if msg := runActionlint(t, bin, noOn); !strings.Contains(msg, `"on" section is missing`) {
+		t.Errorf("actionlint on a workflow without on: said %q", msg)
+	}
+}
+
