@@ -246,4 +246,3 @@ func TestSnippetChecksCatch(t *testing.T) {
 		t.Errorf("actionlint on a workflow without on: said %q", msg)
 	}
 }
-
