@@ -85,8 +85,43 @@ func checkOptions(p *Profile, o provider.Options) []error {
 	if strings.ContainsAny(o.AdminKey.Reveal(), "\r\n") {
 		errs = append(errs, inputerr.New("admin-key", "must be one line: it is sent in an HTTP header"))
 	}
+	return append(errs, checkSecrets(p, o.Secrets)...)
+}
+
+// SecretsInput is the input the profile's declared secrets come from.
+const SecretsInput = "provider-secrets"
+
+// checkSecrets checks the provider secrets against the profile's
+// declaration. Messages name secrets, never values.
+func checkSecrets(p *Profile, given map[string]redact.Secret) []error {
+	var errs []error
+	for _, name := range p.secrets {
+		v, ok := given[name]
+		switch {
+		case !ok || v.Reveal() == "":
+			errs = append(errs, inputerr.New(SecretsInput, "must give %s=… : the profile declares the secret %q", name, name))
+		case strings.ContainsAny(v.Reveal(), "\r\n"):
+			errs = append(errs, inputerr.New(SecretsInput, "the value of %s must be one line", name))
+		}
+	}
+	for _, name := range sortedKeys(given) {
+		if !slices.Contains(p.secrets, name) {
+			declared := "declares none"
+			if len(p.secrets) > 0 {
+				declared = "declares " + strings.Join(p.secrets, ", ")
+			}
+			errs = append(errs, inputerr.New(SecretsInput, "gives %q, which the profile does not use (it %s); remove it", redact.Neutralize(name), declared))
+		}
+	}
 	return errs
 }
+
+// Secrets lists the secret names the profile declares.
+func (p *Profile) Secrets() []string { return slices.Clone(p.secrets) }
+
+// KeepsName reports whether the service keeps the token name tokenmint
+// sends (name_field is not none), so that tokens can be found by it.
+func (p *Profile) KeepsName() bool { return p.nameField != nameNone }
 
 // checkMint checks what to mint against the profile.
 func checkMint(p *Profile, req provider.MintRequest) []error {
@@ -104,6 +139,18 @@ func checkMint(p *Profile, req provider.MintRequest) []error {
 			}
 		}
 	}
+	for _, name := range sortedKeys(p.scopeValues) {
+		if _, ok := p.scopeValue(name, req.Scopes); !ok {
+			errs = append(errs, inputerr.New("scopes", "must be exactly one of %s (the profile's create.scope_values.%s)", p.scopeCases(name), name))
+		}
+	}
+	if req.TTLGiven && req.TTL > 0 && p.expiry != expirySent {
+		why := "gives every token a lifetime of its own (create.expiry: fixed)"
+		if p.expiry == expiryNone {
+			why = "does not expire its tokens (create.expiry: none)"
+		}
+		errs = append(errs, inputerr.New("ttl", "is not sent: the %s service %s; remove ttl (the token is revoked when the job ends)", redact.Neutralize(p.Name), why))
+	}
 	if req.Description != "" && !p.bodyHasDesc {
 		errs = append(errs, inputerr.New("description", "is not sent: the profile's create.body has no {{description}}; remove it"))
 	}
@@ -113,10 +160,37 @@ func checkMint(p *Profile, req provider.MintRequest) []error {
 	return errs
 }
 
+// scopeValue returns the value of {{scopes:name}} for the scopes input:
+// the first case whose scopes are exactly the input's, in any order.
+func (p *Profile) scopeValue(name string, scopes []string) (any, bool) {
+	in := slices.Clone(scopes)
+	slices.Sort(in)
+	in = slices.Compact(in)
+	for _, c := range p.scopeValues[name] {
+		if slices.Equal(c.scopes, in) {
+			return c.value, true
+		}
+	}
+	return nil, false
+}
+
+func (p *Profile) scopeCases(name string) string {
+	var out []string
+	for _, c := range p.scopeValues[name] {
+		if len(c.scopes) == 0 {
+			out = append(out, "(none)")
+		} else {
+			out = append(out, strings.Join(c.scopes, ","))
+		}
+	}
+	return strings.Join(out, " | ")
+}
+
 type client struct {
 	p        *Profile
 	base     string
 	key      redact.Secret
+	secrets  map[string]redact.Secret
 	clientID string
 	http     *httpx.Client
 	now      func() time.Time
@@ -152,7 +226,7 @@ func NewFromProfile(p *Profile, o provider.Options) (provider.Provider, error) {
 		h = httpx.New()
 	}
 	c := &client{
-		p: p, base: strings.TrimRight(base, "/"), key: o.AdminKey, clientID: o.ClientID,
+		p: p, base: strings.TrimRight(base, "/"), key: o.AdminKey, secrets: o.Secrets, clientID: o.ClientID,
 		http: h.With(httpx.WithService(redact.Neutralize(p.Name) + " API")),
 		now:  o.Clock, warn: o.Warn,
 	}
@@ -174,8 +248,16 @@ func (n norotate) List(ctx context.Context, hint string) ([]provider.Token, erro
 	return n.c.List(ctx, hint)
 }
 
+// withSecrets adds the declared secrets to v.
+func (c *client) withSecrets(v values) values {
+	for _, name := range c.p.secrets {
+		v[phSecret+":"+name] = c.secrets[name].Reveal()
+	}
+	return v
+}
+
 func (c *client) header() http.Header {
-	v := values{phAdminKey: c.key.Reveal(), phClientID: c.clientID}
+	v := c.withSecrets(values{phAdminKey: c.key.Reveal(), phClientID: c.clientID})
 	h := http.Header{}
 	for k, t := range c.p.headers {
 		h.Set(k, t.render(v, nil))
@@ -214,7 +296,10 @@ func (c *client) Mint(ctx context.Context, req provider.MintRequest) (*provider.
 	if err := errors.Join(checkMint(c.p, req)...); err != nil {
 		return nil, err
 	}
-	v := values{phName: req.Name, phClientID: c.clientID, phScopes: req.Scopes}
+	v := c.withSecrets(values{phName: req.Name, phClientID: c.clientID, phScopes: req.Scopes})
+	for name := range c.p.scopeValues {
+		v[phScopes+":"+name], _ = c.p.scopeValue(name, req.Scopes)
+	}
 	if req.Description != "" {
 		v[phDescription] = req.Description
 	}
@@ -248,15 +333,31 @@ func (c *client) Mint(ctx context.Context, req provider.MintRequest) (*provider.
 	if tok.Scopes == nil && !c.p.createResp.scopes.set() {
 		tok.Scopes = slices.Clone(req.Scopes)
 	}
-	if req.TTL > 0 && c.p.createResp.expiresAt.set() {
-		switch {
-		case tok.ExpiresAt.IsZero():
-			c.warn("the %s service set no expiry on token %s: only the post-step revocation bounds its life", redact.Neutralize(c.p.Name), redact.Neutralize(tok.ID))
-		case tok.ExpiresAt.After(start.Add(req.TTL + time.Minute)):
-			c.warn("the %s service set token %s to expire at %s, later than the requested ttl of %s", redact.Neutralize(c.p.Name), redact.Neutralize(tok.ID), tok.ExpiresAt.Format(time.RFC3339), req.TTL)
-		}
-	}
+	c.warnExpiry(tok, req.TTL, start)
 	return tok, nil
+}
+
+// warnExpiry says when the token may outlive the ttl.
+func (c *client) warnExpiry(tok *provider.Token, ttl time.Duration, start time.Time) {
+	if ttl <= 0 {
+		return
+	}
+	svc, id := redact.Neutralize(c.p.Name), redact.Neutralize(tok.ID)
+	switch {
+	case c.p.expiry == expiryNone:
+		c.warn("the %s service does not expire its tokens (the profile's create.expiry: none): the ttl of %s was not sent, and only revoking token %s bounds its life", svc, ttl, id)
+	case !tok.ExpiresAt.IsZero() && tok.ExpiresAt.After(start.Add(ttl+time.Minute)):
+		how := "later than the requested ttl of " + ttl.String()
+		if c.p.expiry == expiryFixed {
+			how += " (the service sets its own lifetime; the ttl was not sent)"
+		}
+		c.warn("the %s service set token %s to expire at %s, %s: until it is revoked it stays valid", svc, id, tok.ExpiresAt.Format(time.RFC3339), how)
+	case !tok.ExpiresAt.IsZero():
+	case c.p.expiry == expiryFixed:
+		c.warn("the %s service gives token %s a lifetime of its own (create.expiry: fixed), which the profile does not read: the ttl of %s was not sent, and only revoking it bounds its life", svc, id, ttl)
+	case c.p.createResp.expiresAt.set():
+		c.warn("the %s service set no expiry on token %s: only revoking it bounds its life", svc, id)
+	}
 }
 
 // decodeSecret reads a create or rotate answer.
@@ -360,6 +461,8 @@ func parseTime(v any, format string) (time.Time, error) {
 		return time.Time{}, errors.New("not a timestamp")
 	}
 	switch format {
+	case fmtJWT:
+		return jwtExpiry(s)
 	case fmtUnix, fmtUnixMS:
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e15 {
@@ -379,21 +482,144 @@ func parseTime(v any, format string) (time.Time, error) {
 	}
 }
 
+// jwtExpiry reads the exp claim of a JWT without verifying it (the service
+// signed it; tokenmint only wants to know when it ends). Errors never carry
+// the token.
+func jwtExpiry(s string) (time.Time, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return time.Time{}, errors.New("not a JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return time.Time{}, errors.New("not a JWT")
+	}
+	var claims struct {
+		Exp *json.Number `json:"exp"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	if err := dec.Decode(&claims); err != nil {
+		return time.Time{}, errors.New("not a JWT")
+	}
+	if claims.Exp == nil {
+		return time.Time{}, nil // no exp: no expiry
+	}
+	return parseTime(*claims.Exp, fmtUnix)
+}
+
 func (c *client) Revoke(ctx context.Context, t provider.Token) error {
 	if t.ID == "" {
 		return fmt.Errorf("failed to revoke: %w", provider.ErrNoID)
 	}
+	if c.p.cannotTell && c.p.list != nil {
+		// The service answers success for an ID it does not know: look first,
+		// so that a typo or a token already gone is said, not hidden.
+		all, err := c.listAll(ctx, "")
+		if err == nil && !slices.ContainsFunc(all, func(x provider.Token) bool { return x.ID == t.ID && !x.Revoked }) {
+			c.warn("token %s is not listed by the %s service: it is already gone, or the ID is wrong (the service answers a revoke of an unknown ID with success, so it cannot tell)", redact.Neutralize(t.ID), redact.Neutralize(c.p.Name))
+			return nil
+		}
+	}
 	v := values{phID: t.ID, phClientID: c.clientID}
-	ok := append(slices.Clone(c.p.gone), c.p.revoke.success...)
-	_, err := c.http.Do(ctx, &httpx.Request{Method: c.p.revoke.method, URL: c.url(c.p.revoke.path, v), Header: c.header(), OK: ok})
-	return err
+	req := &httpx.Request{Method: c.p.revoke.method, URL: c.url(c.p.revoke.path, v), Header: c.header()}
+	// First pass: every status a rule names is an answer to judge here.
+	var plain []int
+	for _, r := range append(slices.Clone(c.p.revokeOK), c.p.revokeGone...) {
+		req.OK = append(req.OK, r.status)
+		if r.ptr == nil {
+			plain = append(plain, r.status)
+		}
+	}
+	resp, err := c.http.Do(ctx, req)
+	if err != nil {
+		return err
+	}
+	if c.judgeRevoke(resp) {
+		return nil
+	}
+	if resp.Status >= 200 && resp.Status < 300 {
+		return fmt.Errorf("%w: the %s service answered %d with a body the profile's revoke rules do not accept", httpx.ErrUnreadable, redact.Neutralize(c.p.Name), resp.Status)
+	}
+	// A status whose body rule did not match is an ordinary failure: send
+	// again with only the status-only rules, retried as usual (a revoke is
+	// idempotent).
+	req.OK = plain
+	resp, err = c.http.Do(ctx, req)
+	if err != nil {
+		return err
+	}
+	if c.judgeRevoke(resp) {
+		return nil
+	}
+	return fmt.Errorf("%w: the %s service answered %d to the revoke", httpx.ErrUnreadable, redact.Neutralize(c.p.Name), resp.Status)
+}
+
+// judgeRevoke reports whether a revoke answer means revoked or gone.
+func (c *client) judgeRevoke(resp *httpx.Response) bool {
+	if c.p.revokeOK == nil && resp.Status >= 200 && resp.Status < 300 {
+		return true
+	}
+	var doc any
+	decoded := false
+	for _, r := range append(slices.Clone(c.p.revokeOK), c.p.revokeGone...) {
+		if r.status != resp.Status {
+			continue
+		}
+		if r.ptr == nil {
+			return true
+		}
+		if !decoded {
+			doc, _ = decodeDoc(resp)
+			decoded = true
+		}
+		if got, ok := r.ptr.first(doc); ok && sameJSON(got, r.equals) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameJSON compares a decoded JSON value with a profile value.
+func sameJSON(got, want any) bool {
+	switch g := got.(type) {
+	case string:
+		w, ok := want.(string)
+		return ok && g == w
+	case bool:
+		w, ok := want.(bool)
+		return ok && g == w
+	case json.Number:
+		switch w := want.(type) {
+		case int:
+			return g.String() == strconv.Itoa(w)
+		case int64:
+			return g.String() == strconv.FormatInt(w, 10)
+		case uint64:
+			return g.String() == strconv.FormatUint(w, 10)
+		case float64:
+			f, err := g.Float64()
+			return err == nil && f == w
+		}
+	}
+	return false
 }
 
 func (c *client) List(ctx context.Context, nameHint string) ([]provider.Token, error) {
-	l := c.p.list
-	if l == nil {
+	if c.p.list == nil {
 		return nil, provider.ErrNotSupported
 	}
+	if c.p.nameField == nameNone {
+		// Tokens without a name cannot be attributed to a step: a listing
+		// must not pass for "found nothing under that name".
+		return nil, fmt.Errorf("%w: the %s service keeps no token name (the profile's name_field: none), so its tokens cannot be found by name", provider.ErrNotSupported, redact.Neutralize(c.p.Name))
+	}
+	return c.listAll(ctx, nameHint)
+}
+
+// listAll reads the profile's listing.
+func (c *client) listAll(ctx context.Context, nameHint string) ([]provider.Token, error) {
+	l := c.p.list
 	v := values{phName: nameHint, phClientID: c.clientID}
 	q := url.Values{}
 	for k, t := range l.query {
