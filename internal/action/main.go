@@ -1,6 +1,7 @@
 package action
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,9 @@ func Main(ctx context.Context, rt *Runtime) error {
 	for _, name := range []string{"admin-key", "private-key", "github-token"} {
 		rt.protect(vals[name])
 	}
+	for _, s := range config.ProviderSecretValues(vals["provider-secrets"]) {
+		rt.protect(s)
+	}
 	env := config.EnvFrom(rt.Getenv)
 	env.Now = rt.Now
 
@@ -36,6 +40,9 @@ func Main(ctx context.Context, rt *Runtime) error {
 	// 2. Mask the admin credential and the GitHub token (each line, the PEM).
 	rt.mask(cfg.AdminKey.Reveal())
 	rt.mask(cfg.GitHubToken.Reveal())
+	for _, s := range config.ProviderSecretValues(vals["provider-secrets"]) {
+		rt.mask(s)
+	}
 
 	opts := cfg.ProviderOptions()
 	opts.HTTP = rt.httpClient(cfg.Timeout, cfg.Provider+" API")
@@ -65,7 +72,7 @@ func Main(ctx context.Context, rt *Runtime) error {
 	revokeInPost := cfg.RevokeInPost()
 	if err := rt.saveState(map[string]string{
 		stProvider: cfg.Provider, stAPIURL: cfg.APIURL, stClientID: cfg.ClientID,
-		stProviderConfig: cfg.ProviderConfig, stAuthHeader: cfg.AuthHeader, stTimeout: cfg.Timeout.String(),
+		stProviderConfig: cmp.Or(cfg.ProfileState, cfg.ProviderConfig), stAuthHeader: cfg.AuthHeader, stTimeout: cfg.Timeout.String(),
 		stRevoke: fmt.Sprint(revokeInPost), stRevokeFailure: cfg.RevokeFailure,
 	}); err != nil {
 		rt.errorf("failed to save state: %v", err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenmint/tokenmint/internal/config"
 	"github.com/tokenmint/tokenmint/internal/httpx"
 	"github.com/tokenmint/tokenmint/internal/inputerr"
 	"github.com/tokenmint/tokenmint/internal/provider"
@@ -32,6 +33,10 @@ func Post(ctx context.Context, rt *Runtime) error {
 		adminKey = rt.input("private-key") // create-github-app-token's name
 	}
 	rt.mask(adminKey)
+	rawSecrets := rt.Getenv("INPUT_PROVIDER-SECRETS")
+	for _, s := range config.ProviderSecretValues(rawSecrets) {
+		rt.mask(s)
+	}
 	secret := rt.state(stSecret)
 	rt.mask(secret)
 	if rt.state(stRevoke) != "true" {
@@ -52,6 +57,7 @@ func Post(ctx context.Context, rt *Runtime) error {
 		rt.warnf(format, args...)
 		return nil
 	}
+	providerSecrets, _ := config.ParseProviderSecrets(rawSecrets) // main checked them
 	spec, ok := all.Lookup(providerName)
 	if !ok {
 		return fail("failed to revoke token %s: unknown provider in state", describe(id, names))
@@ -65,7 +71,7 @@ func Post(ctx context.Context, rt *Runtime) error {
 	}
 	httpc := rt.httpClient(timeout, providerName+" API").With(httpx.WithRetryBudget(postBudget))
 	p, err := spec.New(provider.Options{
-		APIURL: rt.state(stAPIURL), AdminKey: redact.Secret(adminKey), ClientID: rt.state(stClientID),
+		APIURL: rt.state(stAPIURL), AdminKey: redact.Secret(adminKey), ClientID: rt.state(stClientID), Secrets: providerSecrets,
 		ProviderConfig: rt.state(stProviderConfig), HeaderName: rt.state(stAuthHeader), Workspace: rt.Getenv("GITHUB_WORKSPACE"),
 		HTTP: httpc, Warnf: rt.warnf, Now: rt.Now,
 	})

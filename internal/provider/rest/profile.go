@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -69,8 +70,8 @@ type File struct {
 		} `yaml:"basic"`
 	} `yaml:"auth"`
 	Create *struct {
-		Method       string     `yaml:"method"`
-		Path         string     `yaml:"path"`
+		Method       string                  `yaml:"method"`
+		Path         string                  `yaml:"path"`
 		Body         any                     `yaml:"body"`
 		ExpiryFormat string                  `yaml:"expiry_format"`
 		Expiry       string                  `yaml:"expiry"`
@@ -212,7 +213,9 @@ type Profile struct {
 	bodyHasDesc bool
 	bodyScopes  bool
 
+	state       string   // canonical JSON (State)
 	secrets     []string // declared secret names
+	authSecrets []string // of them, used in auth or headers (every call needs them)
 	nameField   string   // pointer into create.body carrying {{name}}; nameNone; "" when the body sends no name and there is no list
 	expiry      string   // expirySent, expiryFixed or expiryNone
 	scopeValues map[string][]scopeCase
@@ -258,7 +261,30 @@ func Load(o provider.Options) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Parse(data)
+	p, err := Parse(data)
+	if err != nil && !Inline(o.ProviderConfig) {
+		// Errors that know their line point into the file (annotations).
+		file := profileFile(o)
+		ies, _ := inputerr.List(err)
+		for _, ie := range ies {
+			if ie.Line > 0 {
+				ie.File = file
+			}
+		}
+	}
+	return p, err
+}
+
+// profileFile is the profile's path for annotations: relative to the
+// workspace when inside it, else as given.
+func profileFile(o provider.Options) string {
+	path := filepath.Clean(strings.TrimSpace(o.ProviderConfig))
+	if o.Workspace != "" && filepath.IsAbs(path) {
+		if rel, err := filepath.Rel(o.Workspace, path); err == nil && filepath.IsLocal(rel) {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return filepath.ToSlash(path)
 }
 
 // Inline reports whether a provider-config value is the profile itself
@@ -340,7 +366,7 @@ var (
 	yamlUnknown = regexp.MustCompile(`(?s)^line (\d+): field (\S+) not found in type .+$`)
 	// yamlGoType is the tail of a decoder message that names a Go type.
 	yamlGoType = regexp.MustCompile(`(?s) (?:into|in type|of type) .*$`)
-	yamlType    = regexp.MustCompile("(?s)^line (\\d+): cannot unmarshal !!(\\w+) (?:`[^`]*` )?into (.+)$")
+	yamlType   = regexp.MustCompile("(?s)^line (\\d+): cannot unmarshal !!(\\w+) (?:`[^`]*` )?into (.+)$")
 	// yamlTag is a tag the profile wrote ("!!!x", "!foo"): its text, not ours.
 	yamlTag = regexp.MustCompile(`!\S*`)
 )
@@ -367,8 +393,38 @@ func Parse(data []byte) (*Profile, error) {
 	if err := decode(data, &f); err != nil {
 		return nil, err
 	}
-	return compile(&f)
+	p, err := compile(&f)
+	if err != nil {
+		return nil, err
+	}
+	p.state, err = canonical(data)
+	if err != nil {
+		return nil, fmt.Errorf("failed to encode the profile for the post step: %w", err)
+	}
+	return p, nil
 }
+
+// canonical returns the profile as one line of JSON: what the post step
+// reads back from state (inline, so it never rereads the workspace).
+func canonical(data []byte) (string, error) {
+	var v any
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		if jerr := json.Unmarshal(bytes.TrimSpace(data), &v); jerr != nil {
+			return "", err
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// State is the compiled profile as it is saved in state for the post
+// step: one line of JSON, a valid inline provider-config. It holds what
+// the profile file holds and no input: never a secret (secrets come
+// through admin-key and provider-secrets, which are not saved).
+func (p *Profile) State() string { return p.state }
 
 func decode(data []byte, f *File) error {
 	err := decodeYAML(data, f)
@@ -404,20 +460,39 @@ func decodeYAML(data []byte, f *File) error {
 		var errs []error
 		for _, m := range te.Errors {
 			if sub := yamlUnknown.FindStringSubmatch(m); sub != nil {
-				errs = append(errs, inputerr.New(Input, "line %s: unknown field %q", sub[1], sub[2]))
+				errs = append(errs, atLine(inputerr.New(Input, "line %s: unknown field %q", sub[1], sub[2]), sub[1]))
 				continue
 			}
 			if sub := yamlType.FindStringSubmatch(m); sub != nil {
-				errs = append(errs, inputerr.New(Input, "line %s: must be %s, not a YAML %s", sub[1], kindOf(sub[3]), sub[2]))
+				errs = append(errs, atLine(inputerr.New(Input, "line %s: must be %s, not a YAML %s", sub[1], kindOf(sub[3]), sub[2]), sub[1]))
 				continue
 			}
 			m = yamlGoType.ReplaceAllString(m, "")
-			errs = append(errs, inputerr.New(Input, "%s", yamlTag.ReplaceAllString(yamlQuoted.ReplaceAllString(m, "a value"), "a tagged value")))
+			ie := inputerr.New(Input, "%s", yamlTag.ReplaceAllString(yamlQuoted.ReplaceAllString(m, "a value"), "a tagged value"))
+			if sub := yamlLine.FindStringSubmatch(m); sub != nil {
+				atLine(ie, sub[1])
+			}
+			errs = append(errs, ie)
 		}
 		return errors.Join(errs...)
 	}
 	msg := strings.TrimPrefix(yamlQuoted.ReplaceAllString(err.Error(), "a value"), "yaml: ")
-	return inputerr.New(Input, "is not valid YAML or JSON: %s", msg)
+	msg = yamlGoType.ReplaceAllString(msg, "")
+	ie := inputerr.New(Input, "is not valid YAML or JSON: %s", msg)
+	if sub := yamlLine.FindStringSubmatch(msg); sub != nil {
+		atLine(ie, sub[1])
+	}
+	return ie
+}
+
+var yamlLine = regexp.MustCompile(`^line (\d+):`)
+
+// atLine sets the line of an input error from decimal text.
+func atLine(ie *inputerr.Error, line string) *inputerr.Error {
+	if n, err := strconv.Atoi(line); err == nil && n > 0 {
+		ie.Line = n
+	}
+	return ie
 }
 
 // compiler collects every problem of a profile.
@@ -775,12 +850,17 @@ func (c *compiler) capabilities(f *File, p *Profile, uses []tmpl) {
 		}
 	}
 	used := map[string]bool{}
+	inAuth := map[string]bool{}
 	scopeMaps := map[string]bool{}
+	auth := true
 	note := func(ph string) {
 		base, arg, _ := strings.Cut(ph, ":")
 		switch base {
 		case phSecret:
 			used[arg] = true
+			if auth {
+				inAuth[arg] = true
+			}
 		case phScopes:
 			if arg != "" {
 				scopeMaps[arg] = true
@@ -792,6 +872,7 @@ func (c *compiler) capabilities(f *File, p *Profile, uses []tmpl) {
 			note(ph)
 		}
 	}
+	auth = false
 	var nameAt []string // body places that are exactly {{name}}
 	nameEmbedded := false
 	if p.body != nil {
@@ -812,6 +893,9 @@ func (c *compiler) capabilities(f *File, p *Profile, uses []tmpl) {
 		}
 	}
 	for _, name := range p.secrets {
+		if inAuth[name] {
+			p.authSecrets = append(p.authSecrets, name)
+		}
 		if !used[name] {
 			c.bad("secrets", "declares %q but no auth, header or create.body uses {{secret:%s}}", name, name)
 		}

@@ -45,6 +45,11 @@ func Resolve(o provider.Options) (provider.Spec, error) {
 	if err != nil {
 		return provider.Spec{}, err
 	}
+	return SpecOf(p), nil
+}
+
+// SpecOf returns Spec completed from a loaded profile (see Resolve).
+func SpecOf(p *Profile) provider.Spec {
 	s := Spec
 	s.DefaultAPIURL = p.BaseURL
 	s.MaxNameLen = p.MaxNameLength
@@ -52,7 +57,7 @@ func Resolve(o provider.Options) (provider.Spec, error) {
 		s.Scopes = slices.Clone(p.Scopes)
 	}
 	s.ScopesRequired = p.ScopesRequired
-	return s, nil
+	return s
 }
 
 func check(o provider.Options, req provider.MintRequest) error {
@@ -65,7 +70,14 @@ func check(o provider.Options, req provider.MintRequest) error {
 
 // checkRequest checks the inputs against a loaded profile.
 func checkRequest(p *Profile, o provider.Options, req provider.MintRequest) error {
-	return errors.Join(append(checkOptions(p, o), checkMint(p, req)...)...)
+	errs := append(checkOptions(p, o), checkMint(p, req)...)
+	var body []string
+	for _, name := range p.secrets {
+		if !slices.Contains(p.authSecrets, name) {
+			body = append(body, name)
+		}
+	}
+	return errors.Join(append(errs, checkSecrets(o.Secrets, body)...)...)
 }
 
 // checkOptions checks the provider options against the profile.
@@ -85,7 +97,17 @@ func checkOptions(p *Profile, o provider.Options) []error {
 	if strings.ContainsAny(o.AdminKey.Reveal(), "\r\n") {
 		errs = append(errs, inputerr.New("admin-key", "must be one line: it is sent in an HTTP header"))
 	}
-	return append(errs, checkSecrets(p, o.Secrets)...)
+	errs = append(errs, checkSecrets(o.Secrets, p.authSecrets)...)
+	for _, name := range sortedKeys(o.Secrets) {
+		if !slices.Contains(p.secrets, name) {
+			declared := "declares none"
+			if len(p.secrets) > 0 {
+				declared = "declares " + strings.Join(p.secrets, ", ")
+			}
+			errs = append(errs, inputerr.New(SecretsInput, "gives %q, which the profile does not use (it %s); remove it", redact.Neutralize(name), declared))
+		}
+	}
+	return errs
 }
 
 // SecretsInput is the input the profile's declared secrets come from.
@@ -93,24 +115,15 @@ const SecretsInput = "provider-secrets"
 
 // checkSecrets checks the provider secrets against the profile's
 // declaration. Messages name secrets, never values.
-func checkSecrets(p *Profile, given map[string]redact.Secret) []error {
+func checkSecrets(given map[string]redact.Secret, need []string) []error {
 	var errs []error
-	for _, name := range p.secrets {
+	for _, name := range need {
 		v, ok := given[name]
 		switch {
 		case !ok || v.Reveal() == "":
 			errs = append(errs, inputerr.New(SecretsInput, "must give %s=… : the profile declares the secret %q", name, name))
 		case strings.ContainsAny(v.Reveal(), "\r\n"):
 			errs = append(errs, inputerr.New(SecretsInput, "the value of %s must be one line", name))
-		}
-	}
-	for _, name := range sortedKeys(given) {
-		if !slices.Contains(p.secrets, name) {
-			declared := "declares none"
-			if len(p.secrets) > 0 {
-				declared = "declares " + strings.Join(p.secrets, ", ")
-			}
-			errs = append(errs, inputerr.New(SecretsInput, "gives %q, which the profile does not use (it %s); remove it", redact.Neutralize(name), declared))
 		}
 	}
 	return errs
@@ -293,7 +306,7 @@ func (c *client) Mint(ctx context.Context, req provider.MintRequest) (*provider.
 	// A derived name is fitted here when the caller did not know the
 	// profile's limit (a name the user gave is checked by Check).
 	req.Name = provider.FitName(req.Name, c.p.MaxNameLength)
-	if err := errors.Join(checkMint(c.p, req)...); err != nil {
+	if err := errors.Join(append(checkMint(c.p, req), checkSecrets(c.secrets, c.p.secrets)...)...); err != nil {
 		return nil, err
 	}
 	v := c.withSecrets(values{phName: req.Name, phClientID: c.clientID, phScopes: req.Scopes})
@@ -441,7 +454,11 @@ func (f fields) token(doc any, withSecret bool) (*provider.Token, error) {
 		t.ExpiresAt = e
 	}
 	if v, ok := f.createdAt.first(doc); ok {
-		if c, err := parseTime(v, f.expiresAtFormat); err == nil {
+		format := f.expiresAtFormat
+		if format == fmtJWT {
+			format = fmtRFC3339 // jwt describes where the expiry sits, not the creation time
+		}
+		if c, err := parseTime(v, format); err == nil {
 			t.CreatedAt = c
 		}
 	}
