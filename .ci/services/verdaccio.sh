@@ -79,6 +79,9 @@ security:
     jwt:
       sign:
         expiresIn: 7d
+# Every test request comes from 127.0.0.1: the default (1000 per 15 min
+# per address) would throttle the suite.
+userRateLimit: {windowMs: 1000, max: 100000}
 log: {type: file, path: $dir/verdaccio.log, level: warn}
 server:
   keepAliveTimeout: 5

@@ -54,12 +54,12 @@ type Config struct {
 	// ProfileState is the compiled rest profile (one line of JSON, no
 	// secret): what main saves in state, so post never rereads the
 	// workspace. Empty for other providers.
-	ProfileState string
-	AuthHeader   string
-	ExportEnv      string
-	Revoke         string
-	RevokeFailure  string
-	Timeout        time.Duration
+	ProfileState  string
+	AuthHeader    string
+	ExportEnv     string
+	Revoke        string
+	RevokeFailure string
+	Timeout       time.Duration
 
 	GitHubToken                redact.Secret
 	GitHubAPIURL               string

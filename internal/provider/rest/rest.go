@@ -213,6 +213,8 @@ type client struct {
 var (
 	_ provider.Provider = (*client)(nil)
 	_ provider.Rotator  = (*client)(nil)
+	_ provider.Getter   = (*client)(nil)
+	_ provider.Getter   = norotate{}
 )
 
 // New loads the profile and returns the provider. With a profile that has
@@ -259,6 +261,9 @@ func (n norotate) Mint(ctx context.Context, req provider.MintRequest) (*provider
 func (n norotate) Revoke(ctx context.Context, t provider.Token) error { return n.c.Revoke(ctx, t) }
 func (n norotate) List(ctx context.Context, hint string) ([]provider.Token, error) {
 	return n.c.List(ctx, hint)
+}
+func (n norotate) Get(ctx context.Context, id string) (*provider.Token, error) {
+	return n.c.Get(ctx, id)
 }
 
 // withSecrets adds the declared secrets to v.
@@ -529,15 +534,6 @@ func (c *client) Revoke(ctx context.Context, t provider.Token) error {
 	if t.ID == "" {
 		return fmt.Errorf("failed to revoke: %w", provider.ErrNoID)
 	}
-	if c.p.cannotTell && c.p.list != nil {
-		// The service answers success for an ID it does not know: look first,
-		// so that a typo or a token already gone is said, not hidden.
-		all, err := c.listAll(ctx, "")
-		if err == nil && !slices.ContainsFunc(all, func(x provider.Token) bool { return x.ID == t.ID && !x.Revoked }) {
-			c.warn("token %s is not listed by the %s service: it is already gone, or the ID is wrong (the service answers a revoke of an unknown ID with success, so it cannot tell)", redact.Neutralize(t.ID), redact.Neutralize(c.p.Name))
-			return nil
-		}
-	}
 	v := values{phID: t.ID, phClientID: c.clientID}
 	req := &httpx.Request{Method: c.p.revoke.method, URL: c.url(c.p.revoke.path, v), Header: c.header()}
 	// First pass: every status a rule names is an answer to judge here.
@@ -701,6 +697,31 @@ func (c *client) listAll(ctx context.Context, nameHint string) ([]provider.Token
 	}
 	return out, nil
 }
+
+// Get reads one token by ID from the profile's listing (never its
+// secret); provider.ErrNotFound when the listing does not hold it. It works
+// also for a service that keeps no name: an ID is unique. With a profile
+// whose revoke cannot tell an unknown ID from a revoked one
+// (cannot_tell_unknown), it is how to tell.
+func (c *client) Get(ctx context.Context, id string) (*provider.Token, error) {
+	if c.p.list == nil {
+		return nil, provider.ErrNotSupported
+	}
+	all, err := c.listAll(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range all {
+		if t.ID == id {
+			return &t, nil
+		}
+	}
+	return nil, fmt.Errorf("failed to find token %s: %w", redact.Neutralize(id), provider.ErrNotFound)
+}
+
+// CannotTellUnknown reports whether the service answers a revoke of an
+// unknown ID as it answers a real one (revoke.cannot_tell_unknown).
+func (p *Profile) CannotTellUnknown() bool { return p.cannotTell }
 
 // Rotate calls the profile's rotate endpoint: same ID, new secret.
 func (c *client) Rotate(ctx context.Context, id string) (*provider.Token, error) {
