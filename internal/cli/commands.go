@@ -17,6 +17,7 @@ import (
 	"github.com/jedib0t/go-pretty/v6/text"
 
 	"github.com/tokenmint/tokenmint/internal/config"
+	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/redact"
 )
@@ -177,7 +178,8 @@ func (c *cmd) configEnv() config.Env {
 	env := config.EnvFrom(c.env.Getenv)
 	env.Now = c.env.Now
 	// Outside Actions there is no step run to name the token after:
-	// DefaultName falls back to tokenmint-cli-<timestamp>.
+	// DefaultName falls back to tokenmint-cli-<timestamp> (the ledger
+	// appends the call's nonce).
 	if c.env.Getenv("GITHUB_ACTIONS") != "true" {
 		env.RunID = ""
 	}
@@ -210,6 +212,19 @@ func (c *cmd) load(f *flagSet, manage bool) (*config.Config, provider.Provider, 
 	return cfg, p, nil
 }
 
+// mintOptions tunes the ledger's create loop for a CLI call.
+func (c *cmd) mintOptions(cfg *config.Config) ledger.MintOptions {
+	return ledger.MintOptions{Provider: cfg.Provider, Scope: cfg.Spec.ListScope, Logf: c.logf}
+}
+
+// warnCleanup warns when the clean-up of a lost attempt could not be
+// confirmed. A CLI call has no post step: the names are for the user.
+func (c *cmd) warnCleanup(l *ledger.Ledger) {
+	if p := l.Problem(); p != nil {
+		c.warnf("%v", p)
+	}
+}
+
 func (c *cmd) mint(ctx context.Context, args []string) error {
 	f := c.newFlags("mint", append(append([]string{}, providerFlags...), mintFlags...), "token, json, env")
 	if err := f.parse(args); err != nil {
@@ -226,10 +241,13 @@ func (c *cmd) mint(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	tok, err := provider.Mint(ctx, p, cfg.MintRequest(), provider.MintOptions{
-		MaxNameLen: cfg.Spec.MaxNameLen,
-		Logf:       c.logf,
-	})
+	// One nonce per call: the name is this call's alone (package ledger).
+	l, err := ledger.New(ledger.Options{Prefix: cfg.Name, MaxNameLen: cfg.Spec.MaxNameLen})
+	if err != nil {
+		return fmt.Errorf("failed to name the token: %w", err)
+	}
+	tok, err := ledger.Mint(ctx, p, cfg.MintRequest(), l, c.mintOptions(cfg))
+	c.warnCleanup(l)
 	if err != nil {
 		return fmt.Errorf("failed to mint a %s token: %w", cfg.Provider, err)
 	}

@@ -57,6 +57,11 @@ func SpecOf(p *Profile) provider.Spec {
 		s.Scopes = slices.Clone(p.Scopes)
 	}
 	s.ScopesRequired = p.ScopesRequired
+	if p.nameField == nameNone {
+		// Named in the ledger's warning when a lost create cannot be
+		// looked up.
+		s.ListScope = "the " + redact.Neutralize(p.Name) + " service keeps no token name (the profile's name_field: none)"
+	}
 	return s
 }
 
@@ -69,7 +74,10 @@ func check(o provider.Options, req provider.MintRequest) error {
 }
 
 // checkRequest checks the inputs against a loaded profile.
+// The name input is only a prefix here: package ledger appends the nonce
+// and fits the whole to max_name_length, so its length is not checked.
 func checkRequest(p *Profile, o provider.Options, req provider.MintRequest) error {
+	req.Name = ""
 	errs := append(checkOptions(p, o), checkMint(p, req)...)
 	var body []string
 	for _, name := range p.secrets {
@@ -308,9 +316,8 @@ func expiry(format string, now time.Time, ttl time.Duration) any {
 }
 
 func (c *client) Mint(ctx context.Context, req provider.MintRequest) (*provider.Token, error) {
-	// A derived name is fitted here when the caller did not know the
-	// profile's limit (a name the user gave is checked by Check).
-	req.Name = provider.FitName(req.Name, c.p.MaxNameLength)
+	// Names arrive fitted to the profile's limit (package ledger); a longer
+	// one is refused by checkMint before anything is sent.
 	if err := errors.Join(append(checkMint(c.p, req), checkSecrets(c.secrets, c.p.secrets)...)...); err != nil {
 		return nil, err
 	}
@@ -338,13 +345,20 @@ func (c *client) Mint(ctx context.Context, req provider.MintRequest) (*provider.
 		hr.Body = b
 	}
 	resp, err := c.http.Do(ctx, hr)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		var tok *provider.Token
+		if tok, err = c.decodeSecret(resp, c.p.create.success, c.p.createResp); err == nil {
+			return c.finish(tok, req, start), nil
+		}
 	}
-	tok, err := c.decodeSecret(resp, c.p.create.success, c.p.createResp)
-	if err != nil {
-		return nil, err
+	if c.p.nameField == nameNone && httpx.Ambiguous(err) {
+		c.lostCreate(ctx, start)
 	}
+	return nil, err
+}
+
+// finish completes a minted token from the request.
+func (c *client) finish(tok *provider.Token, req provider.MintRequest, start time.Time) *provider.Token {
 	if tok.Name == "" {
 		tok.Name = req.Name
 	}
@@ -352,7 +366,44 @@ func (c *client) Mint(ctx context.Context, req provider.MintRequest) (*provider.
 		tok.Scopes = slices.Clone(req.Scopes)
 	}
 	c.warnExpiry(tok, req.TTL, start)
-	return tok, nil
+	return tok
+}
+
+// lostWindow is how far around a lost create a listed token's creation
+// time may be to be named as a candidate (clocks differ).
+const lostWindow = time.Minute
+
+// lostCreate warns after a create whose answer was lost, for a service
+// that keeps no token name: the token it may have made cannot be told from
+// the account's others, so nothing is revoked; the warning says when, and
+// names the listed tokens created about then as candidates to check.
+func (c *client) lostCreate(ctx context.Context, start time.Time) {
+	svc := redact.Neutralize(c.p.Name)
+	end := c.now()
+	msg := fmt.Sprintf("the %s service may have created a token for the create sent at %s whose answer was lost; it keeps no token name, so tokenmint cannot tell that token from the account's others and does not revoke it", svc, start.UTC().Format(time.RFC3339))
+	if c.p.list != nil {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		all, err := c.listAll(lctx, "")
+		var cand []string
+		for _, t := range all {
+			if !t.Revoked && !t.CreatedAt.IsZero() && !t.CreatedAt.Before(start.Add(-lostWindow)) && !t.CreatedAt.After(end.Add(lostWindow)) {
+				cand = append(cand, fmt.Sprintf("%s (created %s)", redact.Neutralize(t.ID), t.CreatedAt.UTC().Format("15:04:05.000Z")))
+			}
+		}
+		switch {
+		case err != nil:
+			msg += fmt.Sprintf("; its token list (%s %s) could not be read", c.p.list.method, redact.Neutralize(c.p.list.path.render(values{phClientID: c.clientID}, nil)))
+		case len(cand) > 0:
+			msg += fmt.Sprintf("; tokens created about then, one of which may be it (another job's may be among them): %s", strings.Join(cand, ", "))
+		default:
+			msg += "; its token list shows none created about then"
+		}
+		msg += fmt.Sprintf("; check them in the service's token list (%s %s) and revoke the stray one by ID (tokenmint revoke)", c.p.list.method, redact.Neutralize(c.p.list.path.render(values{phClientID: c.clientID}, nil)))
+	} else {
+		msg += "; find it among the account's tokens in the service and revoke it there"
+	}
+	c.warn("%s; until then only the service's own expiry bounds it", msg)
 }
 
 // warnExpiry says when the token may outlive the ttl.

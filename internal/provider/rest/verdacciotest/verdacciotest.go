@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -198,6 +199,42 @@ type Proxy struct {
 
 	mu      sync.Mutex
 	secrets map[string]string
+	resets  int           // creates still to answer with a TCP reset
+	hold    time.Duration // creates are answered only after this long
+}
+
+// ResetCreates makes the next n creates reach the server and then answer
+// with a TCP reset (RST) instead of the server's answer: the create
+// happened, its answer is lost.
+func (p *Proxy) ResetCreates(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.resets = n
+}
+
+// HoldCreates makes every create reach the server and then wait d (or the
+// client's give-up) before answering: the answer comes too late, or never
+// when the client is killed meanwhile.
+func (p *Proxy) HoldCreates(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hold = d
+}
+
+// reset closes the client connection with a TCP reset.
+func reset(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // close sends RST, not FIN
+	}
+	_ = conn.Close()
 }
 
 // NewProxy starts a Proxy for u (closed by t.Cleanup).
@@ -246,6 +283,25 @@ func (p *Proxy) forward(t testing.TB) http.HandlerFunc {
 		}
 		if err := p.Sync(); err != nil {
 			t.Errorf("failed to read the server's view: %v", err)
+		}
+		if r.Method == http.MethodPost {
+			p.mu.Lock()
+			doReset, hold := p.resets > 0, p.hold
+			if doReset {
+				p.resets--
+			}
+			p.mu.Unlock()
+			if doReset {
+				reset(w)
+				return
+			}
+			if hold > 0 {
+				select {
+				case <-time.After(hold):
+				case <-r.Context().Done():
+					return
+				}
+			}
 		}
 		for k, vs := range resp.Header {
 			if k != "Content-Length" {
