@@ -55,8 +55,11 @@ type Runtime struct {
 	Backoff time.Duration
 
 	masker *redact.Masker
-	gha    *githubactions.Action
-	files  *FileCommands
+	// announcer records what this phase told the runner to mask, apart
+	// from what masker knows (see mask.go).
+	announcer *redact.Announcer
+	gha       *githubactions.Action
+	files     *FileCommands
 }
 
 // NewRuntime returns the runtime of a real process.
@@ -79,27 +82,8 @@ func (r *Runtime) init() {
 		githubactions.WithWriter(&maskingWriter{w: r.Stdout, m: r.masker}),
 		githubactions.WithGetenv(r.Getenv),
 	)
+	r.announcer = redact.NewAnnouncer(r.gha.AddMask)
 	r.files = &FileCommands{Getenv: r.Getenv}
-}
-
-// mask registers a secret with the runner (each form: lines, base64,
-// URL-encoded) and with the local masker. Call it before anything that
-// could print the value.
-func (r *Runtime) mask(value string) {
-	if strings.TrimSpace(value) == "" {
-		return
-	}
-	for _, f := range r.masker.Add(value) {
-		r.gha.AddMask(f)
-	}
-}
-
-// protect registers a secret with the local masker only (before the
-// runner may be told, e.g. while inputs are still being validated).
-func (r *Runtime) protect(value string) {
-	if strings.TrimSpace(value) != "" {
-		r.masker.Add(value)
-	}
 }
 
 func (r *Runtime) httpClient(timeout time.Duration, service string) *httpx.Client {

@@ -34,14 +34,11 @@ func Post(ctx context.Context, rt *Runtime) error {
 	if providerName == "" || (id == "" && secret == "" && len(pending) == 0 && lerr == nil) {
 		return nil // nothing was minted
 	}
+	// Before any other line: every secret input, and the token.
+	rt.maskSecretInputs()
 	adminKey := rt.input("admin-key")
 	if adminKey == "" {
 		adminKey = rt.input("private-key") // create-github-app-token's name
-	}
-	rt.mask(adminKey)
-	rawSecrets := rt.Getenv("INPUT_PROVIDER-SECRETS")
-	for _, s := range config.ProviderSecretValues(rawSecrets) {
-		rt.mask(s)
 	}
 	rt.mask(secret)
 	what := describe(id, l)
@@ -53,7 +50,7 @@ func Post(ctx context.Context, rt *Runtime) error {
 		rt.warnf(format, args...)
 		return nil
 	}
-	providerSecrets, _ := config.ParseProviderSecrets(rawSecrets) // main checked them
+	providerSecrets, _ := config.ParseProviderSecrets(rt.input("provider-secrets")) // main checked them
 	if lerr != nil {
 		return fail("%v; tokens of lost attempts cannot be cleaned up", lerr)
 	}

@@ -22,39 +22,30 @@ import (
 // and lost creates. Each test has its own account; the server's own view
 // (its token list, /-/whoami) decides what is live.
 
-// phaseSecrets checks one phase's output on its own: every secret that
-// phase knows is announced with ::add-mask:: before any other line, and no
-// other line carries it in any form.
+// phaseSecrets checks one phase's output on its own: every form of each
+// secret the phase knows from its inputs is announced with ::add-mask::
+// before any other line (Phase.Unannounced), and no other line carries any
+// form of it.
 func phaseSecrets(t *testing.T, phase string, p Phase, secrets map[string]string) {
 	t.Helper()
-	lines := strings.Split(p.Stdout, "\n")
-	firstOther := len(lines)
-	for i, l := range lines {
-		if !strings.HasPrefix(l, "::add-mask::") && strings.TrimSpace(l) != "" {
-			firstOther = i
-			break
-		}
-	}
-	for what, s := range secrets {
-		at := slices.Index(lines, "::add-mask::"+escapeData(s))
-		if at < 0 || at > firstOther {
-			t.Errorf("%s: the %s is not masked before the phase's first other line (mask at line %d, first other line %d)", phase, what, at, firstOther)
+	for _, what := range sortedKeys(secrets) {
+		s := secrets[what]
+		if missing := p.Unannounced(Forms(s)); len(missing) > 0 {
+			t.Errorf("%s: forms of the %s not announced before the phase's first other line: %v", phase, what, missing)
 		}
 		for _, leak := range findLeaks(phase+" stderr", p.Stderr, []string{s}) {
 			t.Errorf("%s: the %s leaked: %s", phase, what, leak)
 		}
-		for i, l := range lines {
+		for i, l := range strings.Split(p.Stdout, "\n") {
 			if strings.HasPrefix(l, "::add-mask::") {
 				continue
 			}
-			for _, leak := range findLeaks(phase+" stdout line "+itoa(i+1), l, []string{s}) {
+			for _, leak := range findLeaks(phase+" stdout line "+strconv.Itoa(i+1), l, []string{s}) {
 				t.Errorf("%s: the %s leaked: %s", phase, what, leak)
 			}
 		}
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // warningsOf returns the ::warning:: lines of a phase.
 func warningsOf(p Phase) []string {
@@ -115,8 +106,10 @@ func TestVerdaccio_ActionMainPost(t *testing.T) {
 	if want := verdacciotest.JWTExpiry(tok).Format(time.RFC3339); j.Outputs["expires-at"] != want {
 		t.Errorf("expires-at = %q, want the token's own exp %q", j.Outputs["expires-at"], want)
 	}
-	t.Logf("main:\n%s", main.Stdout)
-	phaseSecrets(t, "main", main, map[string]string{"admin key": u.Token, "password": u.Password, "password line": "password=" + u.Password, "token": tok})
+	phaseSecrets(t, "main", main, map[string]string{"admin key": u.Token, "password": u.Password, "password line": "password=" + u.Password})
+	if missing := main.Unmasked(Forms(tok)); len(missing) > 0 {
+		t.Errorf("main: token forms never masked: %v", missing)
+	}
 	// State: the compiled profile (post never rereads the workspace), no secret.
 	if pc := j.State["provider-config"]; !strings.HasPrefix(pc, "{") || !strings.Contains(pc, `"name_field":"none"`) {
 		t.Errorf("state provider-config = %q, want the compiled profile", pc)
@@ -194,7 +187,7 @@ func TestVerdaccio_ProfileAnnotation(t *testing.T) {
 	}
 	line := 1 + strings.Count(bad[:strings.Index(bad, "  fields:")], "\n")
 	main := j.Main(t)
-	want := "::error file=.github/tokenmint/verdaccio.yaml,line=" + itoa(line) + `::input "provider-config": line ` + itoa(line) + `: unknown field "fields"`
+	want := "::error file=.github/tokenmint/verdaccio.yaml,line=" + strconv.Itoa(line) + `::input "provider-config": line ` + strconv.Itoa(line) + `: unknown field "fields"`
 	if main.ExitCode == 0 || !strings.Contains(main.Stdout, want) {
 		t.Errorf("main exit %d, want %q in:\n%s", main.ExitCode, want, main.Stdout)
 	}
@@ -244,6 +237,7 @@ func TestVerdaccio_LostCreate(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("main warned:\n%s", strings.Join(warningsOf(main), "\n"))
 	wantIn("main", main, names[0], lost[0])
 	phaseSecrets(t, "main", main, map[string]string{"admin key": u.Token, "password": u.Password})
 
@@ -251,6 +245,7 @@ func TestVerdaccio_LostCreate(t *testing.T) {
 	if post.ExitCode != 0 {
 		t.Fatalf("post exit %d:\n%s", post.ExitCode, post.Stdout)
 	}
+	t.Logf("post warned:\n%s", strings.Join(warningsOf(post), "\n"))
 	wantIn("post", post, names[0])
 	phaseSecrets(t, "post", post, map[string]string{"admin key": u.Token, "password": u.Password})
 	// The server's view: the minted token is gone, the lost one (which no

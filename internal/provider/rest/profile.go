@@ -168,6 +168,8 @@ const (
 	expirySent  = "sent"  // the body carries {{expiry}}: the ttl reaches the service
 	expiryFixed = "fixed" // the service sets a lifetime of its own
 	expiryNone  = "none"  // the service's tokens do not expire
+	// expiryUndeclared: no create.expiry and no {{expiry}} in the body.
+	expiryUndeclared = "undeclared"
 )
 
 // nameNone is name_field's value for a service that keeps nothing that can
@@ -955,10 +957,12 @@ func (c *compiler) capabilities(f *File, p *Profile, uses []tmpl) {
 		sends := p.body != nil && bodyUses(p.body, phExpiry)
 		switch cr.Expiry {
 		case "":
-			if sends {
-				p.expiry = expirySent
-			} else {
-				c.bad("create.expiry", "is required when create.body has no {{expiry}}: fixed (the service gives every token a lifetime of its own) or none (its tokens do not expire); the ttl input cannot reach the service")
+			// Undeclared without {{expiry}}: the ttl cannot reach the
+			// service. A ttl the user sets is refused, the default one is
+			// warned about (never silently dropped).
+			p.expiry = expirySent
+			if !sends {
+				p.expiry = expiryUndeclared
 			}
 		case expirySent:
 			p.expiry = expirySent

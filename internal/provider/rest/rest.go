@@ -60,7 +60,7 @@ func SpecOf(p *Profile) provider.Spec {
 	if p.nameField == nameNone {
 		// Named in the ledger's warning when a lost create cannot be
 		// looked up.
-		s.ListScope = "the " + redact.Neutralize(p.Name) + " service keeps no token name (the profile's name_field: none)"
+		s.ListScope = "the " + redact.Neutralize(p.Name) + " service keeps no token name: name_field none"
 	}
 	return s
 }
@@ -167,8 +167,11 @@ func checkMint(p *Profile, req provider.MintRequest) []error {
 	}
 	if req.TTLGiven && req.TTL > 0 && p.expiry != expirySent {
 		why := "gives every token a lifetime of its own (create.expiry: fixed)"
-		if p.expiry == expiryNone {
+		switch p.expiry {
+		case expiryNone:
 			why = "does not expire its tokens (create.expiry: none)"
+		case expiryUndeclared:
+			why = "is sent no expiry: the profile's create.body has no {{expiry}} (declare create.expiry: fixed or none to say what the service does)"
 		}
 		errs = append(errs, inputerr.New("ttl", "is not sent: the %s service %s; remove ttl (the token is revoked when the job ends)", redact.Neutralize(p.Name), why))
 	}
@@ -380,30 +383,32 @@ const lostWindow = time.Minute
 func (c *client) lostCreate(ctx context.Context, start time.Time) {
 	svc := redact.Neutralize(c.p.Name)
 	end := c.now()
-	msg := fmt.Sprintf("the %s service may have created a token for the create sent at %s whose answer was lost; it keeps no token name, so tokenmint cannot tell that token from the account's others and does not revoke it", svc, start.UTC().Format(time.RFC3339))
-	if c.p.list != nil {
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		all, err := c.listAll(lctx, "")
-		var cand []string
-		for _, t := range all {
-			if !t.Revoked && !t.CreatedAt.IsZero() && !t.CreatedAt.Before(start.Add(-lostWindow)) && !t.CreatedAt.After(end.Add(lostWindow)) {
-				cand = append(cand, fmt.Sprintf("%s (created %s)", redact.Neutralize(t.ID), t.CreatedAt.UTC().Format("15:04:05.000Z")))
-			}
-		}
-		switch {
-		case err != nil:
-			msg += fmt.Sprintf("; its token list (%s %s) could not be read", c.p.list.method, redact.Neutralize(c.p.list.path.render(values{phClientID: c.clientID}, nil)))
-		case len(cand) > 0:
-			msg += fmt.Sprintf("; tokens created about then, one of which may be it (another job's may be among them): %s", strings.Join(cand, ", "))
-		default:
-			msg += "; its token list shows none created about then"
-		}
-		msg += fmt.Sprintf("; check them in the service's token list (%s %s) and revoke the stray one by ID (tokenmint revoke)", c.p.list.method, redact.Neutralize(c.p.list.path.render(values{phClientID: c.clientID}, nil)))
-	} else {
-		msg += "; find it among the account's tokens in the service and revoke it there"
+	msg := fmt.Sprintf("%s: the create sent at %s lost its answer and may have made a token; the service keeps no token name, so tokenmint cannot attribute it and leaves it alone", svc, start.UTC().Format(time.RFC3339))
+	if c.p.list == nil {
+		c.warn("%s. Find it among the account's tokens and revoke it there; until then only the service's own expiry bounds it", msg)
+		return
 	}
-	c.warn("%s; until then only the service's own expiry bounds it", msg)
+	where := c.p.list.method + " " + redact.Neutralize(c.p.list.path.render(values{phClientID: c.clientID}, nil))
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	all, err := c.listAll(lctx, "")
+	var cand []string
+	for _, t := range all {
+		if !t.Revoked && !t.CreatedAt.IsZero() && !t.CreatedAt.Before(start.Add(-lostWindow)) && !t.CreatedAt.After(end.Add(lostWindow)) {
+			cand = append(cand, fmt.Sprintf("%s (%s)", redact.Neutralize(t.ID), t.CreatedAt.UTC().Format("15:04:05.000Z")))
+		}
+	}
+	switch {
+	case err != nil:
+		msg += ". Its token list could not be read"
+	case len(cand) > 3:
+		msg += fmt.Sprintf(". Tokens created about then: %s and %d more", strings.Join(cand[:3], ", "), len(cand)-3)
+	case len(cand) > 0:
+		msg += ". Tokens created about then: " + strings.Join(cand, ", ")
+	default:
+		msg += ". Its token list shows none created about then"
+	}
+	c.warn("%s. Check them (%s) and revoke the stray one (tokenmint revoke ID); until then only the service's own expiry bounds it", msg, where)
 }
 
 // warnExpiry says when the token may outlive the ttl.
@@ -417,11 +422,13 @@ func (c *client) warnExpiry(tok *provider.Token, ttl time.Duration, start time.T
 		c.warn("the %s service does not expire its tokens (the profile's create.expiry: none): the ttl of %s was not sent, and only revoking token %s bounds its life", svc, ttl, id)
 	case !tok.ExpiresAt.IsZero() && tok.ExpiresAt.After(start.Add(ttl+time.Minute)):
 		how := "later than the requested ttl of " + ttl.String()
-		if c.p.expiry == expiryFixed {
+		if c.p.expiry != expirySent {
 			how += " (the service sets its own lifetime; the ttl was not sent)"
 		}
-		c.warn("the %s service set token %s to expire at %s, %s: until it is revoked it stays valid", svc, id, tok.ExpiresAt.Format(time.RFC3339), how)
+		c.warn("the %s service set token %s to expire at %s, %s; until revoked it stays valid", svc, id, tok.ExpiresAt.Format(time.RFC3339), how)
 	case !tok.ExpiresAt.IsZero():
+	case c.p.expiry == expiryUndeclared:
+		c.warn("the ttl of %s was not sent to the %s service: the profile's create.body has no {{expiry}} and it declares no create.expiry; only revoking token %s bounds its life", ttl, svc, id)
 	case c.p.expiry == expiryFixed:
 		c.warn("the %s service gives token %s a lifetime of its own (create.expiry: fixed), which the profile does not read: the ttl of %s was not sent, and only revoking it bounds its life", svc, id, ttl)
 	case c.p.createResp.expiresAt.set():
