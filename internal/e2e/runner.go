@@ -120,6 +120,8 @@ type Job struct {
 	Secrets []string
 
 	bins Binaries
+	// signal is sent instead of SIGKILL by MainSignal.
+	signal os.Signal
 	// written holds every file under Dir that a phase created or changed
 	// (paths relative to Dir).
 	written map[string]bool
@@ -214,6 +216,14 @@ func (j *Job) MainUntil(t testing.TB, until func() bool) Phase {
 	return j.run(t, "main", j.bins.EntryMain, nil, until)
 }
 
+// MainSignal starts main and sends it sig once until() is true (the
+// runner cancelling a step sends SIGINT, then SIGTERM), then waits for it.
+func (j *Job) MainSignal(t testing.TB, sig os.Signal, until func() bool) Phase {
+	j.signal = sig
+	defer func() { j.signal = nil }()
+	return j.run(t, "main", j.bins.EntryMain, nil, until)
+}
+
 func (j *Job) run(t testing.TB, name, bin string, state map[string]string, killWhen func() bool) Phase {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -239,7 +249,11 @@ func (j *Job) run(t testing.TB, name, bin string, state map[string]string, killW
 				break loop
 			case <-tick.C:
 				if killWhen() {
-					_ = cmd.Process.Kill()
+					if j.signal != nil {
+						_ = cmd.Process.Signal(j.signal)
+					} else {
+						_ = cmd.Process.Kill()
+					}
 					err = <-done
 					break loop
 				}
