@@ -54,12 +54,17 @@ type Runtime struct {
 	// Backoff shortens retry waits (tests); zero keeps the defaults.
 	Backoff time.Duration
 
-	masker *redact.Masker
+	// Environ lists the environment, where undeclared INPUT_PERMISSION-*
+	// inputs are found (nil: os.Environ). A test that sets Getenv sets
+	// Environ to match.
+	Environ func() []string
 	// announcer records what this phase told the runner to mask, apart
 	// from what masker knows (see mask.go).
 	announcer *redact.Announcer
-	gha       *githubactions.Action
-	files     *FileCommands
+
+	masker *redact.Masker
+	gha    *githubactions.Action
+	files  *FileCommands
 }
 
 // NewRuntime returns the runtime of a real process.
@@ -74,6 +79,9 @@ func (r *Runtime) init() {
 	if r.Getenv == nil {
 		r.Getenv = os.Getenv
 	}
+	if r.Environ == nil {
+		r.Environ = os.Environ
+	}
 	if r.Stdout == nil {
 		r.Stdout = os.Stdout
 	}
@@ -84,6 +92,14 @@ func (r *Runtime) init() {
 	)
 	r.announcer = redact.NewAnnouncer(r.gha.AddMask)
 	r.files = &FileCommands{Getenv: r.Getenv}
+}
+
+// protect registers a secret with the local masker only (before the
+// runner may be told, e.g. while inputs are still being validated).
+func (r *Runtime) protect(value string) {
+	if strings.TrimSpace(value) != "" {
+		r.masker.Add(value)
+	}
 }
 
 func (r *Runtime) httpClient(timeout time.Duration, service string) *httpx.Client {
@@ -150,6 +166,9 @@ func (r *Runtime) Values() config.Values {
 	v := config.Values{}
 	for _, in := range config.AllInputs() {
 		v[in.Name] = r.Getenv("INPUT_" + strings.ToUpper(in.Name))
+	}
+	for k, val := range config.UndeclaredPermissionInputs(r.Environ()) {
+		v[k] = val
 	}
 	return v
 }

@@ -22,20 +22,19 @@ func (r *Runtime) mask(value string) {
 	if value == "" {
 		return
 	}
-	r.masker.Add(value)
+	r.protect(value)
 	r.announcer.Announce(value)
 }
 
 // maskSecretInputs masks every secret input (admin-key, its alias
-// private-key, github-token, and any other input declared Secret) from the
-// raw environment, before the inputs are parsed, so the announcements come
+// private-key, github-token, and any other input declared Secret; each
+// secret config.SecretValues finds in it) from the raw environment, before the inputs are parsed, so the announcements come
 // before any other line, an input error included.
 func (r *Runtime) maskSecretInputs() {
 	for _, in := range config.AllInputs() {
 		if in.Secret {
-			r.mask(r.input(in.Name))
-			for _, part := range config.SecretParts(in.Name, r.input(in.Name)) {
-				r.mask(part) // provider-secrets: each NAME=value line and value
+			for _, v := range config.SecretValues(in, r.input(in.Name)) {
+				r.mask(v)
 			}
 		}
 	}

@@ -44,12 +44,12 @@ func Post(ctx context.Context, rt *Runtime) error {
 	if providerName == "" || (id == "" && secret == "" && len(pending) == 0 && lerr == nil) {
 		return nil // nothing was minted
 	}
-	// Before any other line: every secret input, and the token.
-	rt.maskSecretInputs()
+	rt.maskSecretInputs() // before any other line (spec main-phase step 2, per phase)
 	adminKey := rt.input("admin-key")
 	if adminKey == "" {
 		adminKey = rt.input("private-key") // create-github-app-token's name
 	}
+	rt.mask(adminKey)
 	rt.mask(secret)
 	what := describe(id, l)
 	fail := func(format string, args ...any) error {

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"strings"
 )
 
@@ -70,8 +69,6 @@ var RefusedEnv = []EnvFamily{
 		Patterns: []string{"SSL_CERT_*", "CURL_CA_BUNDLE", "CURL_HOME", "REQUESTS_CA_BUNDLE", "AWS_CA_BUNDLE", "WGETRC",
 			"NETRC", "SSLKEYLOGFILE", "OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES", "GNUTLS_SYSTEM_PRIORITY_FILE"}},
 }
-
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // EnvNameError says why an export-env name is refused.
 type EnvNameError struct {

@@ -232,6 +232,13 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 		}
 	}
 
+	// A permission-* input no row of the permission table declares (a
+	// typo, or a name GitHub does not document) is an error whatever the
+	// provider: dropping it could mint a token with every permission.
+	if err := githubapp.CheckPermissionInputs(undeclaredPermissionNames(v)); err != nil {
+		errs = append(errs, err)
+	}
+
 	// create-github-app-token's input names (app-id, private-key,
 	// permission-<name>, skip-token-revoke, github-api-url) resolve onto
 	// ours for github-app; for other providers they are mistakes.
@@ -490,6 +497,8 @@ func checkRotation(c *Config, v Values) []error {
 	return errs
 }
 
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
 // CheckURL applies httpx.CheckBaseURL (the one base-URL policy).
 func CheckURL(raw string) error {
 	_, err := httpx.CheckBaseURL(raw)
@@ -605,16 +614,6 @@ func ParseProviderSecrets(raw string) (map[string]redact.Secret, []error) {
 		out = nil
 	}
 	return out, errs
-}
-
-// SecretParts returns the parts of a secret input that are secrets of
-// their own and must be masked apart from the whole value: for
-// provider-secrets, each NAME=value line and each value. Nil otherwise.
-func SecretParts(input, raw string) []string {
-	if input != "provider-secrets" {
-		return nil
-	}
-	return ProviderSecretValues(raw)
 }
 
 // ProviderSecretValues returns every value of a provider-secrets input as

@@ -192,6 +192,13 @@ func (j *Job) environ(state map[string]string) []string {
 		}
 		env["INPUT_"+strings.ToUpper(in.Name)] = v
 	}
+	// A with: key the action does not declare arrives too (the runner
+	// warns and sets it anyway).
+	for k, v := range j.Inputs {
+		if _, ok := env["INPUT_"+strings.ToUpper(k)]; !ok {
+			env["INPUT_"+strings.ToUpper(k)] = v
+		}
+	}
 	for k, v := range state {
 		env["STATE_"+k] = v
 	}

@@ -108,11 +108,10 @@ type redirectKind struct {
 	name string
 	// follow: the redirect stays within the origin and must be followed.
 	follow bool
-	// start returns the api-url server (TLS or not) and the Location base
-	// its redirects point to, given the target server's port.
+	// start returns the api-url server (TLS or not).
 	start func(t *testing.T, h http.Handler, targetPort string) *httptest.Server
-	// target says which scheme+host the target listens on.
-	targetTLS  bool
+	// targetHost is the host the Location points at (the target listens
+	// on 127.0.0.1 over http; "localhost" makes it another host).
 	targetHost string
 }
 
@@ -150,8 +149,7 @@ func runRedirectCase(t *testing.T, cc credCase, rk redirectKind, op string) {
 
 	moved := &recorder{} // same-origin redirect destination
 	origin := &recorder{}
-	var api *httptest.Server
-	api = rk.start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	api := rk.start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/moved/") {
 			moved.record(r.Header)
 			w.WriteHeader(http.StatusBadRequest)
