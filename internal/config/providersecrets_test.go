@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -37,7 +38,10 @@ func TestParseProviderSecrets(t *testing.T) {
 			}
 			var rules []string
 			for _, e := range errs {
-				ie := e.(*inputerr.Error)
+				var ie *inputerr.Error
+				if !errors.As(e, &ie) {
+					t.Fatalf("not an input error: %v", e)
+				}
 				if ie.Input != "provider-secrets" {
 					t.Errorf("error on %q", ie.Input)
 				}

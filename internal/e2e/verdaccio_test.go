@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -333,7 +334,8 @@ func TestVerdaccio_CLI(t *testing.T) {
 				cmd.Stdout, cmd.Stderr = &out, &errb
 				err := cmd.Run()
 				code := 0
-				if ee, ok := err.(*exec.ExitError); ok {
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
 					code = ee.ExitCode()
 				} else if err != nil {
 					t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -333,7 +334,10 @@ func TestCapabilities_UndeclaredExpiry(t *testing.T) {
 		errs := checkMint(tc.p, provider.MintRequest{TTL: time.Hour, TTLGiven: true})
 		var got []string
 		for _, e := range errs {
-			ie := e.(*inputerr.Error)
+			var ie *inputerr.Error
+			if !errors.As(e, &ie) {
+				t.Fatalf("not an input error: %v", e)
+			}
 			got = append(got, ie.Input+": "+ie.Rule)
 		}
 		if diff := cmp.Diff([]string{tc.want}, got); diff != "" {

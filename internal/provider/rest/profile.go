@@ -412,7 +412,7 @@ func canonical(data []byte) (string, error) {
 	var v any
 	if err := yaml.Unmarshal(data, &v); err != nil {
 		if jerr := json.Unmarshal(bytes.TrimSpace(data), &v); jerr != nil {
-			return "", err
+			return "", fmt.Errorf("failed to read the profile: %w", err)
 		}
 	}
 	b, err := json.Marshal(v)
@@ -472,7 +472,7 @@ func decodeYAML(data []byte, f *File) error {
 			m = yamlGoType.ReplaceAllString(m, "")
 			ie := inputerr.New(Input, "%s", yamlTag.ReplaceAllString(yamlQuoted.ReplaceAllString(m, "a value"), "a tagged value"))
 			if sub := yamlLine.FindStringSubmatch(m); sub != nil {
-				atLine(ie, sub[1])
+				_ = atLine(ie, sub[1])
 			}
 			errs = append(errs, ie)
 		}
@@ -482,7 +482,7 @@ func decodeYAML(data []byte, f *File) error {
 	msg = yamlGoType.ReplaceAllString(msg, "")
 	ie := inputerr.New(Input, "is not valid YAML or JSON: %s", msg)
 	if sub := yamlLine.FindStringSubmatch(msg); sub != nil {
-		atLine(ie, sub[1])
+		_ = atLine(ie, sub[1])
 	}
 	return ie
 }

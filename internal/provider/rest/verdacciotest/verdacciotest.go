@@ -253,6 +253,7 @@ func NewProxy(t testing.TB, u *User) *Proxy {
 func (p *Proxy) forward(t testing.TB) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		//nolint:gosec // a test proxy to the loopback Verdaccio the test started
 		req, err := http.NewRequestWithContext(r.Context(), r.Method, p.user.URL+r.URL.RequestURI(), bytes.NewReader(body))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
@@ -263,13 +264,13 @@ func (p *Proxy) forward(t testing.TB) http.HandlerFunc {
 				req.Header.Set(h, v)
 			}
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := http.DefaultClient.Do(req) //nolint:gosec // see above
 		if err != nil {
 			http.Error(w, "proxy: "+err.Error(), http.StatusBadGateway)
 			return
 		}
 		data, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if r.Method == http.MethodPost && resp.StatusCode == http.StatusOK {
 			var created struct {
 				Key   string `json:"key"`
@@ -315,14 +316,16 @@ func (p *Proxy) forward(t testing.TB) http.HandlerFunc {
 
 // Sync makes the Store the server's own list of the account's tokens.
 func (p *Proxy) Sync() error {
-	req, err := http.NewRequest(http.MethodGet, p.user.URL+"/-/npm/v1/tokens", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.user.URL+"/-/npm/v1/tokens", nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("failed to list tokens: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+p.user.Token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return fmt.Errorf("failed to list tokens: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -332,7 +335,7 @@ func (p *Proxy) Sync() error {
 		Objects []Token `json:"objects"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return err
+		return fmt.Errorf("failed to read the token list: %w", err)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
