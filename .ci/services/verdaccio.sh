@@ -13,7 +13,11 @@
 
 VERDACCIO_VERSION=6.10.4
 VERDACCIO_NODE_SPEC=22.x
-VERDACCIO_CACHE="${TOKENMINT_CI_CACHE:-/var/cache/tokenmint-ci}/verdaccio-$VERDACCIO_VERSION"
+verdaccio_cache_root="${TOKENMINT_CI_CACHE:-/var/cache/tokenmint-ci}"
+if ! mkdir -p "$verdaccio_cache_root" 2>/dev/null || [ ! -w "$verdaccio_cache_root" ]; then
+  verdaccio_cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/tokenmint-ci" # not root
+fi
+VERDACCIO_CACHE="$verdaccio_cache_root/verdaccio-$VERDACCIO_VERSION"
 
 verdaccio_install() {
   local cache="$1" tmp npmcli
