@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tokenmint/tokenmint/internal/action"
+	"github.com/tokenmint/tokenmint/internal/config"
 	"github.com/tokenmint/tokenmint/internal/httpx"
 	"github.com/tokenmint/tokenmint/internal/inputerr"
 	"github.com/tokenmint/tokenmint/internal/redact"
@@ -88,6 +89,9 @@ func Run(ctx context.Context, e Env) int {
 	masker := redact.NewMasker()
 	masker.Add(strings.TrimSpace(e.Getenv("TOKENMINT_ADMIN_KEY")))
 	masker.Add(strings.TrimSpace(e.Getenv("GITHUB_TOKEN")))
+	for _, s := range config.ProviderSecretValues(e.Getenv("TOKENMINT_PROVIDER_SECRETS")) {
+		masker.Add(s)
+	}
 	stderr := &maskedWriter{w: e.Stderr, m: masker}
 	c := &cmd{env: e, masker: masker, stderr: stderr}
 	err := c.run(ctx)

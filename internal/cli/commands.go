@@ -34,6 +34,7 @@ type flagSet struct {
 	fs      *flag.FlagSet
 	set     map[string]*string
 	keyFile *string
+	secFile *string
 	ghFile  *string
 	output  *string
 	getenv  func(string) string
@@ -45,6 +46,8 @@ type flagSet struct {
 var secretFlags = map[string]string{
 	"admin-key":    "set TOKENMINT_ADMIN_KEY or use --admin-key-file",
 	"github-token": "set GITHUB_TOKEN or use --github-token-file",
+	// rest profiles' secrets (NAME=value lines).
+	"provider-secrets": "set TOKENMINT_PROVIDER_SECRETS or use --provider-secrets-file",
 }
 
 func (c *cmd) newFlags(name string, inputs []string, outputs string) *flagSet {
@@ -60,6 +63,7 @@ func (c *cmd) newFlags(name string, inputs []string, outputs string) *flagSet {
 		f.set[in] = f.fs.String(in, "", desc+" [env "+envName(in)+"]")
 	}
 	f.keyFile = f.fs.String("admin-key-file", "", "read the admin credential from this file, or - for stdin [default: env TOKENMINT_ADMIN_KEY]")
+	f.secFile = f.fs.String("provider-secrets-file", "", "rest: read the profile's secrets (NAME=value lines) from this file, or - for stdin [default: env TOKENMINT_PROVIDER_SECRETS]")
 	f.ghFile = new(string)
 	if outputs != "" {
 		f.output = f.fs.String("output", "", "output format: "+outputs+" [env TOKENMINT_OUTPUT]")
@@ -125,8 +129,20 @@ func (f *flagSet) outputFormat(allowed ...string) (string, error) {
 	return "", usagef("--output must be one of %s", strings.Join(allowed, ", "))
 }
 
-// adminKey reads the admin key from --admin-key-file (or stdin) or env.
-func (c *cmd) adminKey(f *flagSet) (string, error) {
+// adminKey reads the admin key from --admin-key-file (or stdin) or env,
+// and with it the rest profile's secrets into v.
+func (c *cmd) adminKey(f *flagSet, v config.Values) (string, error) {
+	sec, err := c.secret("--provider-secrets-file", *f.secFile, "TOKENMINT_PROVIDER_SECRETS")
+	if err != nil {
+		return "", err
+	}
+	for _, s := range config.ProviderSecretValues(sec) {
+		c.masker.Add(s)
+	}
+	v["provider-secrets"] = sec
+	if *f.secFile == "-" && *f.keyFile == "-" {
+		return "", usagef("--admin-key-file and --provider-secrets-file cannot both read stdin")
+	}
 	return c.secret("--admin-key-file", *f.keyFile, "TOKENMINT_ADMIN_KEY")
 }
 
@@ -172,7 +188,7 @@ func (c *cmd) configEnv() config.Env {
 
 func (c *cmd) load(f *flagSet, manage bool) (*config.Config, provider.Provider, error) {
 	v := f.values()
-	key, err := c.adminKey(f)
+	key, err := c.adminKey(f, v)
 	if err != nil {
 		return nil, nil, err
 	}

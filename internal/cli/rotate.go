@@ -39,7 +39,7 @@ func (c *cmd) rotate(ctx context.Context, args []string) error {
 		return err
 	}
 	v := f.values()
-	key, err := c.adminKey(f)
+	key, err := c.adminKey(f, v)
 	if err != nil {
 		return err
 	}
