@@ -43,9 +43,9 @@ type Stream struct {
 
 	tail    []byte // the last bytes written, raw (context for the next write)
 	scratch []byte // tail+buf, reused
-	buf   []byte // held back: a possible start of a value
-	timer func() bool
-	err   error
+	buf     []byte // held back: a possible start of a value
+	timer   func() bool
+	err     error
 }
 
 // AfterFunc calls f after d and returns a function that cancels the call
