@@ -68,7 +68,7 @@ func versionString(stamped string, bi *debug.BuildInfo, ok bool) string {
 
 func (c *cmd) action(ctx context.Context, args []string) error {
 	f := &flagSet{
-		page: clihelp.Page{Usage: "tokenmint action main|post", Summary: "Run the GitHub Action's main or post phase. The container's entry points call these; inputs come from the INPUT_* variables the runner sets, as action.yml describes."},
+		page:   clihelp.Page{Usage: "tokenmint action main|post", Summary: "Run the GitHub Action's main or post phase. The container's entry points call these; inputs come from the INPUT_* variables the runner sets, as action.yml describes."},
 		stdout: c.env.Stdout, getenv: c.env.Getenv,
 	}
 	f.fs = newBareFlagSet("action")
