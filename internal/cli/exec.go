@@ -89,7 +89,9 @@ func (c *cmd) exec(ctx context.Context, args []string) error {
 	configFile := f.fs.String("config", "", "YAML `file` listing several tokens (provider, admin-key-env, scopes, ttl, export-env and/or token-file per token); see docs/exec.md.")
 	noConceal := f.fs.Bool("no-conceal", false, "Give COMMAND this terminal's stdout and stderr as they are (for commands that need a raw TTY); nothing is concealed.")
 	revokeTimeout := f.fs.Duration("revoke-timeout", DefaultRevokeTimeout, "Bound on revoking the tokens after COMMAND ended.")
-	f.page.Env["token-file"], f.page.Env["config"], f.page.Env["no-conceal"] = envName("token-file"), envName("config"), envName("no-conceal")
+	for _, n := range []string{"token-file", "config", "no-conceal", "revoke-timeout"} {
+		f.page.Env[n] = envName(n)
+	}
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -112,6 +114,13 @@ func (c *cmd) exec(ctx context.Context, args []string) error {
 			}
 			conceal = !b
 		}
+	}
+	if v := c.env.Getenv(envName("revoke-timeout")); v != "" && len(f.given("revoke-timeout")) == 0 {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return usagef("%s must be a Go duration such as 30s", envName("revoke-timeout"))
+		}
+		*revokeTimeout = d
 	}
 	if *revokeTimeout <= 0 {
 		return usagef("--revoke-timeout must be more than 0")

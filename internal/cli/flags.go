@@ -34,7 +34,7 @@ var secretFlags = map[string]string{
 
 // cliDescriptions replace the action's wording where the CLI differs.
 var cliDescriptions = map[string]string{
-	"name": "Token name prefix. Default: tokenmint-cli-<timestamp>; tokenmint appends a random suffix.",
+	"name": "Token name. Default: tokenmint-cli-<UTC timestamp>.",
 }
 
 // boolString is a string-valued flag that may stand alone (--dry-run).
@@ -68,6 +68,7 @@ func (c *cmd) newFlags(page clihelp.Page, inputs []string, outputs []string, des
 	f.fs.Usage = func() {}
 	page.Env = map[string]string{}
 	page.Short = map[string]string{}
+	page.Values = map[string]string{}
 	f.page = page
 	for _, in := range inputs {
 		def, _ := config.Lookup(in)
@@ -86,7 +87,8 @@ func (c *cmd) newFlags(page clihelp.Page, inputs []string, outputs []string, des
 			f.fs.Var(boolString{p}, in, desc)
 			continue
 		}
-		f.fs.StringVar(p, in, def.Default, valueName(in)+desc)
+		page.Values[in] = valueName(in)
+		f.fs.StringVar(p, in, def.Default, desc)
 		*p = ""
 	}
 	f.keyFile = f.fs.String("admin-key-file", "", "Read the admin credential from this `file`, or - for stdin. Default: the environment variable TOKENMINT_ADMIN_KEY.")
@@ -103,20 +105,19 @@ func (c *cmd) newFlags(page clihelp.Page, inputs []string, outputs []string, des
 	return f
 }
 
-// valueName is how the help names a flag's value (flag.UnquoteUsage reads
-// the back-quoted word).
+// valueName is how the help names an input flag's value.
 func valueName(in string) string {
 	switch in {
 	case "ttl", "timeout", "previous-token-grace":
-		return "`duration` "
+		return "duration"
 	case "api-url", "github-api-url":
-		return "`url` "
+		return "url"
 	case "scopes", "repositories", "permissions", "secret-repositories", "secret-selected-repositories":
-		return "`list` "
+		return "list"
 	case "export-env":
-		return "`var` "
+		return "var"
 	}
-	return "`string` "
+	return "string"
 }
 
 // printHelp writes the command's help on stdout.

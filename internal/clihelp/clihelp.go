@@ -25,6 +25,9 @@ type Page struct {
 	// Defaults overrides the default shown for a flag (for flags whose
 	// default is applied after parsing).
 	Defaults map[string]string
+	// Values names a flag's value ("duration", "url"); default: the word
+	// flag.UnquoteUsage finds.
+	Values map[string]string
 }
 
 const width = 80
@@ -55,6 +58,9 @@ func Write(w io.Writer, p Page, fs *flag.FlagSet) {
 	}
 	for _, f := range flags {
 		valueName, usage := flag.UnquoteUsage(f)
+		if v, ok := p.Values[f.Name]; ok {
+			valueName = v
+		}
 		if isBool(f) {
 			valueName = ""
 		}
