@@ -367,7 +367,7 @@ func TestExec_ConfigErrors(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name, file, want string
-		args           []string
+		args             []string
 	}{
 		{"inline_admin_key", "tokens:\n  - {provider: tooken, admin-key: tok_live_inline0123456789, admin-key-env: A, scopes: tokens:read, export-env: X}\n", "admin-key is never taken from the file", nil},
 		{"no_admin_key_env", "tokens:\n  - {provider: tooken, scopes: tokens:read, export-env: X}\n", "admin-key-env is required", nil},
