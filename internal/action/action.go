@@ -33,7 +33,7 @@ const (
 	stAuthHeader     = "auth-header"
 	stTimeout        = "timeout"
 	stName           = "token-name"
-	stNames          = "token-names"
+	stLedger         = "ledger" // package ledger: nonce, every name sent, outcomes
 	stRevoke         = "revoke"
 	stRevokeFailure  = "revoke-failure"
 	stID             = "token-id"
@@ -56,7 +56,6 @@ type Runtime struct {
 	masker *redact.Masker
 	gha    *githubactions.Action
 	files  *FileCommands
-	names  []string // token names sent so far (state token-names)
 }
 
 // NewRuntime returns the runtime of a real process.

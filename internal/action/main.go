@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tokenmint/tokenmint/internal/config"
-	"github.com/tokenmint/tokenmint/internal/httpx"
+	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider"
 )
 
@@ -61,63 +61,78 @@ func Main(ctx context.Context, rt *Runtime) error {
 	}
 
 	// 3. Save the intent: enough for the post phase to find and revoke the
-	// token even if this process dies right after the create is sent.
+	// token even if this process dies right after the create is sent. The
+	// ledger (nonce and every name, saved before it is sent) is what the
+	// post phase may clean up, and all it may clean up.
 	revokeInPost := cfg.RevokeInPost()
+	// A rotation's new token stays wanted for revocation until at least
+	// one secret target holds it (rotation.run clears it then).
+	wantRevoke := revokeInPost || (rot != nil && cfg.TokenID == "" && cfg.Revoke == config.RevokeAuto)
+	l, err := rt.newLedger(cfg)
+	if err != nil {
+		rt.errorf("%v", err)
+		return ErrFailed
+	}
 	if err := rt.saveState(map[string]string{
 		stProvider: cfg.Provider, stAPIURL: cfg.APIURL, stClientID: cfg.ClientID,
 		stProviderConfig: cfg.ProviderConfig, stAuthHeader: cfg.AuthHeader, stTimeout: cfg.Timeout.String(),
-		stRevoke: fmt.Sprint(revokeInPost), stRevokeFailure: cfg.RevokeFailure,
+		stRevoke: fmt.Sprint(wantRevoke), stRevokeFailure: cfg.RevokeFailure, stLedger: l.Encode(),
 	}); err != nil {
 		rt.errorf("failed to save state: %v", err)
 		return ErrFailed
 	}
-	mintOpts := provider.MintOptions{
-		MaxNameLen:   cfg.Spec.MaxNameLen,
-		Backoff:      rt.Backoff,
-		BeforeCreate: rt.recordName,
-		Logf:         rt.infof,
+	mintOpts := ledger.MintOptions{
+		Provider: cfg.Provider,
+		Scope:    cfg.Spec.ListScope,
+		Backoff:  rt.Backoff,
+		Logf:     rt.infof,
 	}
 
 	// 7. Rotation mode mints inside the rotation (4–6 run in its hook).
 	if rot != nil {
-		return rot.run(ctx, mintOpts, revokeInPost)
+		return rot.run(ctx, l, mintOpts, wantRevoke)
 	}
 
-	// 4. Mint, recording every name before it is sent.
-	tok, err := provider.Mint(ctx, p, cfg.MintRequest(), mintOpts)
+	// 4. Mint, recording every name in the ledger before it is sent.
+	tok, err := ledger.Mint(ctx, p, cfg.MintRequest(), l, mintOpts)
+	rt.warnCleanup(l)
 	if err != nil {
 		rt.errorf("failed to mint a %s token: %v", cfg.Provider, err)
-		rt.forgetIfNothingCreated(err)
 		return ErrFailed
 	}
 	// 5–6. Mask, save, hand out.
 	if err := rt.handOut(cfg, tok); err != nil {
 		rt.errorf("%v", err)
-		writeSummary(rt, cfg, tok, revokeInPost, nil)
+		writeSummary(rt, cfg, tok, revokePlan(cfg, revokeInPost), nil)
 		return ErrFailed
 	}
 	// 8. Job summary.
-	writeSummary(rt, cfg, tok, revokeInPost, nil)
+	writeSummary(rt, cfg, tok, revokePlan(cfg, revokeInPost), nil)
 	return nil
 }
 
-// recordName saves a name about to be sent to the service, so the post
-// phase can find the token by name if this process dies.
-func (r *Runtime) recordName(name string) error {
-	r.names = append(r.names, name)
-	return r.saveState(map[string]string{stName: name, stNames: strings.Join(r.names, "\n")})
+// newLedger draws this step run's nonce and makes its ledger, saved in
+// state (key ledger) before every name is sent. A rotation's names carry
+// the UTC timestamp.
+func (r *Runtime) newLedger(cfg *config.Config) (*ledger.Ledger, error) {
+	o := ledger.Options{Prefix: cfg.Name, MaxNameLen: cfg.Spec.MaxNameLen}
+	if cfg.Rotation() && cfg.TokenID == "" {
+		o.Prefix = cfg.RotationPrefix()
+		o.Stamp = ledger.Stamp(r.Now())
+	}
+	o.Save = func(enc string) error { return r.saveState(map[string]string{stLedger: enc}) }
+	l, err := ledger.New(o)
+	if err != nil {
+		return nil, fmt.Errorf("failed to name the token: %w", err)
+	}
+	return l, nil
 }
 
-// forgetIfNothingCreated clears the saved names when a mint failed in a
-// way that proves nothing was created (one attempt, answered with a
-// definite 4xx), so the post phase has nothing to look up.
-func (r *Runtime) forgetIfNothingCreated(err error) {
-	if len(r.names) != 1 || httpx.Ambiguous(err) {
-		return
-	}
-	r.names = nil
-	if serr := r.saveState(map[string]string{stName: "", stNames: ""}); serr != nil {
-		r.warnf("failed to save state: %v", serr)
+// warnCleanup warns when the ledger's clean-up of a lost attempt could not
+// be confirmed: the names may be live tokens. The post phase tries again.
+func (r *Runtime) warnCleanup(l *ledger.Ledger) {
+	if p := l.Problem(); p != nil {
+		r.warnf("%v; the post step will try again", p)
 	}
 }
 

@@ -2,12 +2,12 @@ package action
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
 	"github.com/tokenmint/tokenmint/internal/httpx"
 	"github.com/tokenmint/tokenmint/internal/inputerr"
+	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/provider/all"
 	"github.com/tokenmint/tokenmint/internal/redact"
@@ -16,15 +16,21 @@ import (
 // postBudget bounds the post phase's retries ("within about a minute").
 const postBudget = 60 * time.Second
 
-// Post runs the post phase: revoke what main minted. It reads its
-// decisions from state (what main saved), and only the admin credential
-// from the inputs.
+// Post runs the post phase: revoke what main minted, and sweep the names
+// of the ledger whose outcome main never learned. It reads its decisions
+// from state (what main saved), and only the admin credential from the
+// inputs. It touches no token the ledger does not own.
 func Post(ctx context.Context, rt *Runtime) error {
 	rt.init()
 	providerName := rt.state(stProvider)
-	names := splitLines(rt.state(stNames))
 	id := rt.state(stID)
-	if providerName == "" || (id == "" && len(names) == 0 && rt.state(stSecret) == "") {
+	secret := rt.state(stSecret)
+	l, lerr := ledger.Decode(rt.state(stLedger))
+	if lerr != nil {
+		l = &ledger.Ledger{}
+	}
+	pending := l.Pending()
+	if providerName == "" || (id == "" && secret == "" && len(pending) == 0 && lerr == nil) {
 		return nil // nothing was minted
 	}
 	adminKey := rt.input("admin-key")
@@ -32,18 +38,8 @@ func Post(ctx context.Context, rt *Runtime) error {
 		adminKey = rt.input("private-key") // create-github-app-token's name
 	}
 	rt.mask(adminKey)
-	secret := rt.state(stSecret)
 	rt.mask(secret)
-	if rt.state(stRevoke) != "true" {
-		rt.noticef("tokenmint: token %s is kept (revocation not wanted)", describe(id, names))
-		return nil
-	}
-	if exp := rt.state(stExpires); exp != "" {
-		if t, err := time.Parse(time.RFC3339, exp); err == nil && !rt.Now().Before(t) {
-			rt.noticef("tokenmint: token %s expired at %s; nothing to revoke", describe(id, names), exp)
-			return nil
-		}
-	}
+	what := describe(id, l)
 	fail := func(format string, args ...any) error {
 		if rt.state(stRevokeFailure) == "fail" {
 			rt.errorf(format, args...)
@@ -52,12 +48,26 @@ func Post(ctx context.Context, rt *Runtime) error {
 		rt.warnf(format, args...)
 		return nil
 	}
+	if lerr != nil {
+		return fail("%v; tokens of lost attempts cannot be cleaned up", lerr)
+	}
+	wanted := rt.state(stRevoke) == "true" && (id != "" || secret != "")
+	if !wanted && (id != "" || secret != "") && len(pending) == 0 {
+		rt.noticef("tokenmint: token %s is kept (revocation not wanted)", what)
+		return nil
+	}
+	if exp := rt.state(stExpires); exp != "" {
+		if t, err := time.Parse(time.RFC3339, exp); err == nil && !rt.Now().Before(t) {
+			rt.noticef("tokenmint: token %s expired at %s; nothing to revoke", what, exp)
+			return nil
+		}
+	}
 	spec, ok := all.Lookup(providerName)
 	if !ok {
-		return fail("failed to revoke token %s: unknown provider in state", describe(id, names))
+		return fail("failed to revoke token %s: unknown provider in state", what)
 	}
 	if adminKey == "" && providerName != "github-app" {
-		return fail("failed to revoke token %s: input admin-key is empty in the post step", describe(id, names))
+		return fail("failed to revoke token %s: input admin-key is empty in the post step", what)
 	}
 	timeout, err := time.ParseDuration(rt.state(stTimeout))
 	if err != nil || timeout <= 0 {
@@ -72,62 +82,51 @@ func Post(ctx context.Context, rt *Runtime) error {
 	if err != nil {
 		ies, _ := inputerr.List(err)
 		if len(ies) > 0 {
-			return fail("failed to revoke token %s: %v", describe(id, names), ies[0])
+			return fail("failed to revoke token %s: %v", what, ies[0])
 		}
-		return fail("failed to revoke token %s: %v", describe(id, names), err)
+		return fail("failed to revoke token %s: %v", what, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, postBudget+timeout)
 	defer cancel()
 
-	if id != "" || secret != "" {
+	var failed error
+	switch {
+	case wanted:
 		if err := p.Revoke(ctx, provider.Token{ID: id, Secret: redact.Secret(secret)}); err != nil {
-			return fail("failed to revoke token %s: %v", describe(id, names), err)
+			failed = fail("failed to revoke token %s: %v", what, err)
+		} else {
+			rt.infof("Revoked token %s", what)
 		}
-		rt.infof("Revoked token %s", describe(id, names))
-		return nil
+	case id != "" || secret != "":
+		rt.noticef("tokenmint: token %s is kept (revocation not wanted)", what)
 	}
 
-	// Main died between the create and saving the ID: find the token by
-	// each exact name it may have been created under.
-	var errs []error
-	revoked := 0
-	for _, name := range names {
-		n, err := provider.RevokeByName(ctx, p, name)
-		if errors.Is(err, provider.ErrNotSupported) {
-			// The service cannot list tokens (github-app): main's mint
-			// failed, or main died before saving the token. Nothing can be
-			// looked up; a warning here would only repeat main's error.
-			rt.noticef("tokenmint: the main step saved no token, and %s tokens cannot be looked up by name; if main was interrupted after the service created one, it stays valid until it expires", providerName)
-			return nil
+	// Names whose outcome main never learned (it died between create and
+	// state, or a create was lost): find each by its exact name and revoke
+	// it, even when a later attempt succeeded.
+	if len(pending) > 0 {
+		res := l.Sweep(ctx, p, providerName, spec.ListScope)
+		for _, t := range res.Revoked {
+			rt.infof("Revoked token %s named %q, left by a lost attempt of this step", redact.Neutralize(t.ID), redact.Neutralize(t.Name))
 		}
-		revoked += n
-		if err != nil {
-			errs = append(errs, err)
+		if res.Problem != nil {
+			if err := fail("%v", res.Problem); err != nil {
+				failed = err
+			}
+		} else if len(res.Revoked) == 0 {
+			rt.infof("No token was left under the name(s) %s of lost attempts", redact.Neutralize(strings.Join(pending, ", ")))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fail("failed to find and revoke token %s by name: %v", describe(id, names), err)
-	}
-	rt.infof("Revoked %d token(s) found by name %s", revoked, describe(id, names))
-	return nil
+	return failed
 }
 
-func describe(id string, names []string) string {
+// describe names the token for messages: its ID, else the ledger's names.
+func describe(id string, l *ledger.Ledger) string {
 	if id != "" {
 		return redact.Neutralize(id)
 	}
-	if len(names) > 0 {
+	if names := l.Names(); len(names) > 0 {
 		return "named " + redact.Neutralize(strings.Join(names, " / "))
 	}
 	return "(unknown)"
-}
-
-func splitLines(s string) []string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
 }

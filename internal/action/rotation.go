@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokenmint/tokenmint/internal/config"
 	"github.com/tokenmint/tokenmint/internal/ghsecret"
+	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/rotate"
 )
@@ -35,13 +36,9 @@ func newRotation(rt *Runtime, cfg *config.Config, p provider.Provider) (*rotatio
 	return &rotation{rt: rt, cfg: cfg, p: p, w: w}, nil
 }
 
-func (r *rotation) config(mint provider.MintOptions, dry bool) rotate.Config {
-	prefix := r.cfg.Name
-	if !r.cfg.NameGiven {
-		prefix = rotate.DefaultPrefix(r.cfg.Env.Repository, r.cfg.SecretName)
-	}
+func (r *rotation) config(l *ledger.Ledger, mint ledger.MintOptions, dry bool) rotate.Config {
 	return rotate.Config{
-		Provider: r.p, Request: r.cfg.MintRequest(), Prefix: prefix, MaxNameLen: r.cfg.Spec.MaxNameLen,
+		Provider: r.p, Request: r.cfg.MintRequest(), Ledger: l,
 		Mint: mint, Targets: r.cfg.Targets, Writer: r.w, Grace: r.cfg.PreviousTokenGrace, DryRun: dry,
 		OnToken: func(tok *provider.Token) error { return r.rt.handOut(r.cfg, tok) },
 		Now:     r.rt.Now, Logf: r.rt.infof,
@@ -57,9 +54,22 @@ func (r *rotation) exec(ctx context.Context, rc rotate.Config) (*rotate.Result, 
 
 // run mints (or rotates natively), writes every target and retires the
 // earlier tokens. A failed target fails the step; a failed retirement
-// follows revoke-failure.
-func (r *rotation) run(ctx context.Context, mint provider.MintOptions, revokeInPost bool) error {
-	res, err := r.exec(ctx, r.config(mint, false))
+// follows revoke-failure. wantRevoke is the revocation saved in state: in
+// auto mode it stays wanted until at least one target holds the new token,
+// so a token no secret holds is revoked in the post step.
+func (r *rotation) run(ctx context.Context, l *ledger.Ledger, mint ledger.MintOptions, wantRevoke bool) error {
+	rc := r.config(l, mint, false)
+	rc.OnWritten = func(written int) {
+		if written > 0 && wantRevoke && r.cfg.Revoke == config.RevokeAuto {
+			if err := r.rt.saveState(map[string]string{stRevoke: "false"}); err != nil {
+				r.rt.warnf("failed to save state: %v", err)
+				return
+			}
+			wantRevoke = false
+		}
+	}
+	res, err := r.exec(ctx, rc)
+	r.rt.warnCleanup(l)
 	var tok *provider.Token
 	var rows []targetResult
 	if res != nil {
@@ -67,7 +77,7 @@ func (r *rotation) run(ctx context.Context, mint provider.MintOptions, revokeInP
 		rows = rotationRows(res)
 	}
 	if tok != nil {
-		writeSummary(r.rt, r.cfg, tok, revokeInPost, rows)
+		writeSummary(r.rt, r.cfg, tok, rotationPlan(r.cfg, wantRevoke, res), rows)
 	}
 	switch {
 	case err == nil:
@@ -79,6 +89,22 @@ func (r *rotation) run(ctx context.Context, mint provider.MintOptions, revokeInP
 		r.rt.errorf("%v", err)
 		return ErrFailed
 	}
+}
+
+// rotationPlan is the summary's revocation cell for a rotation: "kept"
+// only when a target holds the token.
+func rotationPlan(cfg *config.Config, wantRevoke bool, res *rotate.Result) string {
+	switch {
+	case wantRevoke && cfg.Revoke == config.RevokeAuto && !res.Native:
+		return "revoked in the post step: no secret target holds it"
+	case wantRevoke:
+		return "revoked in the post step"
+	case cfg.Revoke == config.RevokeAuto && res.Written() > 0:
+		return fmt.Sprintf("kept: it is stored in %d secret target(s)", res.Written())
+	case cfg.Revoke == config.RevokeAuto:
+		return "kept (rotated in place)"
+	}
+	return fmt.Sprintf("kept (revoke: %s)", cfg.Revoke)
 }
 
 // rotationRows turns a rotation result into summary rows.
@@ -121,7 +147,13 @@ func dryRun(ctx context.Context, rt *Runtime, cfg *config.Config, rot *rotation)
 	var rows []targetResult
 	var failed error
 	if rot != nil {
-		res, err := rot.exec(ctx, rot.config(provider.MintOptions{}, true))
+		l, lerr := rt.newLedger(cfg)
+		if lerr != nil {
+			rt.errorf("dry run: %v", lerr)
+			return ErrFailed
+		}
+		l.SetSave(nil) // a dry run saves nothing
+		res, err := rot.exec(ctx, rot.config(l, ledger.MintOptions{}, true))
 		if res != nil {
 			if res.Name != "" {
 				plan.AppendRow(table.Row{"Rotation name", res.Name})
@@ -163,7 +195,7 @@ func revokePlan(cfg *config.Config, revokeInPost bool) string {
 		return "revoked in the post step"
 	}
 	if cfg.Rotation() && cfg.Revoke == config.RevokeAuto {
-		return "kept: it is stored in a secret"
+		return "kept once a secret target holds it; revoked in the post step otherwise"
 	}
 	return fmt.Sprintf("kept (revoke: %s)", cfg.Revoke)
 }

@@ -28,7 +28,7 @@ func mdCell(s string) string { return mdEscape.Replace(redact.Neutralize(s)) }
 // writeSummary appends the job summary table. It never holds a secret:
 // every cell is built from non-secret fields and passed through the masker
 // by the caller's writer as well.
-func writeSummary(rt *Runtime, cfg *config.Config, tok *provider.Token, revokeInPost bool, targets []targetResult) {
+func writeSummary(rt *Runtime, cfg *config.Config, tok *provider.Token, plan string, targets []targetResult) {
 	expires := expiry(tok)
 	t := table.NewWriter()
 	t.AppendHeader(table.Row{"Token", "Value"})
@@ -39,7 +39,6 @@ func writeSummary(rt *Runtime, cfg *config.Config, tok *provider.Token, revokeIn
 	if cfg.Rotation() {
 		exported += fmt.Sprintf(", secret %s (%d target(s))", cfg.SecretName, len(targets))
 	}
-	plan := revokePlan(cfg, revokeInPost)
 	scopes := strings.Join(tok.Scopes, ", ")
 	if scopes == "" {
 		scopes = strings.Join(cfg.Scopes, ", ")

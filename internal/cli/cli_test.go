@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenmint/tokenmint/internal/fake/ghsecrets"
 	faketooken "github.com/tokenmint/tokenmint/internal/fake/tooken"
+	"github.com/tokenmint/tokenmint/internal/ledger"
 )
 
 const (
@@ -111,13 +112,18 @@ func TestRun_ListAndRevoke(t *testing.T) {
 	}
 	var names []string
 	for _, v := range views {
-		names = append(names, v.Name)
+		// Each call appends its own nonce: -<13 base32 characters>.
+		prefix, nonce, _ := strings.Cut(v.Name, "-"+v.Name[len(v.Name)-ledger.NonceLen:])
+		if !ledger.ValidNonce(v.Name[len(v.Name)-ledger.NonceLen:]) || nonce != "" {
+			t.Errorf("name %q does not end in a nonce", v.Name)
+		}
+		names = append(names, prefix)
 		if v.Token != "" {
 			t.Errorf("list printed a secret")
 		}
 	}
 	if diff := cmp.Diff([]string{"job-a", "job-b", "job-c"}, names); diff != "" {
-		t.Errorf("names (-want +got):\n%s", diff)
+		t.Errorf("name prefixes (-want +got):\n%s", diff)
 	}
 	if r := run(t, env, "", "revoke", views[0].ID); r.code != 0 || r.stdout != "revoked "+views[0].ID+"\n" {
 		t.Fatalf("revoke exit %d: %q %s", r.code, r.stdout, r.stderr)

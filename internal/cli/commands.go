@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokenmint/tokenmint/internal/clihelp"
 	"github.com/tokenmint/tokenmint/internal/config"
+	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/redact"
 )
@@ -63,7 +64,8 @@ func (c *cmd) configEnv() config.Env {
 	env := config.EnvFrom(c.env.Getenv)
 	env.Now = c.env.Now
 	// Outside Actions there is no step run to name the token after:
-	// DefaultName falls back to tokenmint-cli-<timestamp>.
+	// DefaultName falls back to tokenmint-cli-<timestamp> (the ledger
+	// appends the call's nonce).
 	if c.env.Getenv("GITHUB_ACTIONS") != "true" {
 		env.RunID = ""
 	}
@@ -96,6 +98,19 @@ func (c *cmd) load(f *flagSet, manage bool) (*config.Config, provider.Provider, 
 	return cfg, p, nil
 }
 
+// mintOptions tunes the ledger's create loop for a CLI call.
+func (c *cmd) mintOptions(cfg *config.Config) ledger.MintOptions {
+	return ledger.MintOptions{Provider: cfg.Provider, Scope: cfg.Spec.ListScope, Logf: c.logf}
+}
+
+// warnCleanup warns when the clean-up of a lost attempt could not be
+// confirmed. A CLI call has no post step: the names are for the user.
+func (c *cmd) warnCleanup(l *ledger.Ledger) {
+	if p := l.Problem(); p != nil {
+		c.warnf("%v", p)
+	}
+}
+
 func (c *cmd) mint(ctx context.Context, args []string) error {
 	f := c.newFlags(clihelp.Page{
 		Usage:   "tokenmint mint [flags]",
@@ -116,24 +131,29 @@ func (c *cmd) mint(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	tok, err := c.mintToken(ctx, cfg, p)
+	tok, _, err := c.mintToken(ctx, cfg, p)
 	if err != nil {
 		return err
 	}
 	return printToken(c.env.Stdout, format, tok, cfg.Scopes)
 }
 
-// mintToken is the one mint path of the CLI (mint and exec).
-func (c *cmd) mintToken(ctx context.Context, cfg *config.Config, p provider.Provider) (*provider.Token, error) {
-	tok, err := provider.Mint(ctx, p, cfg.MintRequest(), provider.MintOptions{
-		MaxNameLen: cfg.Spec.MaxNameLen,
-		Logf:       c.logf,
-	})
+// mintToken is the one mint path of the CLI (mint and exec): a ledger of
+// its own (one nonce per call and token), the ledger's create loop, and a
+// warning naming any lost attempt whose clean-up was not confirmed.
+func (c *cmd) mintToken(ctx context.Context, cfg *config.Config, p provider.Provider) (*provider.Token, *ledger.Ledger, error) {
+	// One nonce per call: the name is this call's alone (package ledger).
+	l, err := ledger.New(ledger.Options{Prefix: cfg.Name, MaxNameLen: cfg.Spec.MaxNameLen})
 	if err != nil {
-		return nil, fmt.Errorf("failed to mint a %s token: %w", cfg.Provider, err)
+		return nil, nil, fmt.Errorf("failed to name the token: %w", err)
+	}
+	tok, err := ledger.Mint(ctx, p, cfg.MintRequest(), l, c.mintOptions(cfg))
+	c.warnCleanup(l)
+	if err != nil {
+		return nil, l, fmt.Errorf("failed to mint a %s token: %w", cfg.Provider, err)
 	}
 	c.masker.Add(tok.Secret.Reveal())
-	return tok, nil
+	return tok, l, nil
 }
 
 // tokenView is the JSON form of a token. Secret is only set for mint.

@@ -17,6 +17,7 @@ import (
 	"github.com/tokenmint/tokenmint/internal/config"
 	"github.com/tokenmint/tokenmint/internal/execrun"
 	"github.com/tokenmint/tokenmint/internal/inputerr"
+	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/redact"
 )
@@ -47,6 +48,7 @@ type execToken struct {
 	exportEnv string // variable receiving the token
 	fileVar   string // variable receiving the token file's path
 	tok       *provider.Token
+	ledger    *ledger.Ledger // the names this token's mint sent
 }
 
 // ExitCodeError makes Run exit with Code; Err, when set, is printed.
@@ -185,7 +187,7 @@ func (c *cmd) exec(ctx context.Context, args []string) error {
 	}()
 	var mintErr error
 	for _, t := range toks {
-		t.tok, mintErr = c.mintToken(mctx, t.cfg, t.p)
+		t.tok, t.ledger, mintErr = c.mintToken(mctx, t.cfg, t.p)
 		if mintErr != nil {
 			mintErr = fmt.Errorf("%s: %w", t.label, mintErr)
 			break
@@ -273,25 +275,38 @@ func revokedNote(failed []string) string {
 }
 
 // revokeAll revokes every token exec minted, within timeout, even when
-// ctx was cancelled by a signal. It returns the tokens it could not
-// revoke, each named, and warns about each on stderr.
+// ctx was cancelled by a signal, then sweeps the names of lost attempts
+// (ledger.Sweep: only exact names this call sent, never another token).
+// It returns the tokens it could not revoke or confirm gone, and warns
+// about each on stderr, by ID or name.
 func (c *cmd) revokeAll(ctx context.Context, toks []*execToken, timeout time.Duration) []string {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	var failed []string
 	for _, t := range toks {
-		if t.tok == nil {
+		if t.tok != nil {
+			if err := t.p.Revoke(rctx, *t.tok); err != nil {
+				id := describeToken(t.tok)
+				exp := "its ttl runs out"
+				if !t.tok.ExpiresAt.IsZero() {
+					exp = t.tok.ExpiresAt.UTC().Format(time.RFC3339)
+				}
+				fmt.Fprintf(c.stderr, "tokenmint: warning: failed to revoke the %s %s: %s; it stays valid until %s: revoke it with 'tokenmint revoke %s'\n",
+					t.label, id, oneLine(err), exp, redact.Neutralize(t.tok.ID))
+				failed = append(failed, id)
+			}
+		}
+		if t.ledger == nil || len(t.ledger.Pending()) == 0 {
 			continue
 		}
-		if err := t.p.Revoke(rctx, *t.tok); err != nil {
-			id := describeToken(t.tok)
-			exp := "its ttl"
-			if !t.tok.ExpiresAt.IsZero() {
-				exp = t.tok.ExpiresAt.UTC().Format(time.RFC3339)
-			}
-			fmt.Fprintf(c.stderr, "tokenmint: warning: failed to revoke the %s %s: %s; it stays valid until %s: revoke it with 'tokenmint revoke %s'\n",
-				t.label, id, oneLine(err), exp, redact.Neutralize(t.tok.ID))
-			failed = append(failed, id)
+		// A create whose answer was lost may have committed since.
+		res := t.ledger.Sweep(rctx, t.p, t.cfg.Provider, t.cfg.Spec.ListScope)
+		for _, r := range res.Revoked {
+			c.logf("revoked token %s named %q, created by a lost attempt of this call", r.ID, r.Name)
+		}
+		if res.Problem != nil {
+			c.warnf("%s: %v", t.label, res.Problem)
+			failed = append(failed, res.Problem.Names...)
 		}
 	}
 	return failed

@@ -34,7 +34,7 @@ var secretFlags = map[string]string{
 
 // cliDescriptions replace the action's wording where the CLI differs.
 var cliDescriptions = map[string]string{
-	"name": "Token name. Default: tokenmint-cli-<UTC timestamp>.",
+	"name": "Token name prefix. Default: tokenmint-cli-<UTC timestamp>. tokenmint always appends -<nonce>, a random suffix drawn once per call, so every name it sends is its own.",
 }
 
 // boolString is a string-valued flag that may stand alone (--dry-run).

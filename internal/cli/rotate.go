@@ -10,6 +10,7 @@ import (
 	"github.com/tokenmint/tokenmint/internal/clihelp"
 	"github.com/tokenmint/tokenmint/internal/config"
 	"github.com/tokenmint/tokenmint/internal/ghsecret"
+	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/redact"
 	"github.com/tokenmint/tokenmint/internal/rotate"
@@ -80,21 +81,34 @@ func (c *cmd) rotate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	prefix := cfg.Name
-	if !cfg.NameGiven {
-		prefix = rotate.DefaultPrefix(cfg.Env.Repository, cfg.SecretName)
-	}
 	rc := rotate.Config{
-		Provider: p, Request: cfg.MintRequest(), Prefix: prefix, MaxNameLen: cfg.Spec.MaxNameLen,
-		Mint: provider.MintOptions{MaxNameLen: cfg.Spec.MaxNameLen, Logf: c.logf}, Targets: cfg.Targets, Writer: w,
+		Provider: p, Request: cfg.MintRequest(),
+		Mint: c.mintOptions(cfg), Targets: cfg.Targets, Writer: w,
 		Grace: cfg.PreviousTokenGrace, DryRun: cfg.DryRun, Now: c.env.Now, Logf: c.logf,
 		OnToken: func(t *provider.Token) error { c.masker.Add(t.Secret.Reveal()); return nil },
+	}
+	if cfg.TokenID == "" {
+		l, err := ledger.New(ledger.Options{Prefix: cfg.RotationPrefix(), Stamp: ledger.Stamp(c.env.Now()), MaxNameLen: cfg.Spec.MaxNameLen})
+		if err != nil {
+			return fmt.Errorf("failed to name the token: %w", err)
+		}
+		rc.Ledger = l
+		defer c.warnCleanup(l)
 	}
 	var res *rotate.Result
 	if cfg.TokenID != "" {
 		res, err = rotate.RunNative(ctx, rc, cfg.TokenID)
 	} else {
 		res, err = rotate.Run(ctx, rc)
+	}
+	if res != nil && res.Token != nil && !res.Native && err != nil && res.Written() == 0 {
+		// No secret holds the new token and a CLI call has no post step:
+		// take it back now.
+		if rerr := p.Revoke(context.WithoutCancel(ctx), *res.Token); rerr != nil {
+			c.warnf("failed to revoke the new token %s, which no secret target holds: %v", redact.Neutralize(res.Token.ID), rerr)
+		} else {
+			c.logf("revoked the new token %s: no secret target holds it", redact.Neutralize(res.Token.ID))
+		}
 	}
 	if res != nil {
 		if perr := printRotation(c.env.Stdout, c.tableWriter(), format, res); perr != nil && err == nil {

@@ -23,7 +23,7 @@ var Inputs = []Input{
 	{Name: "admin-key", Required: true, Secret: true, Description: "The admin credential the token is minted with (API key, client secret, PAT, or the GitHub App's PEM private key). Masked before anything else is printed."},
 	{Name: "api-url", Description: "Provider API base URL. Defaults per provider. Must be https:// unless the host is loopback."},
 	{Name: "client-id", Description: "Groo application client ID; GitHub App client ID or numeric app ID."},
-	{Name: "name", Description: "Token name. Default: tokenmint-<owner>-<repo>-<run_id>-<run_attempt>-<step>, shortened with a hash to the provider's limit."},
+	{Name: "name", Description: "Readable token name prefix. tokenmint always appends -<nonce>, random characters drawn once per step run, so every name it sends is its own. Default: tokenmint-<owner>-<repo>-<job>-<run_id>-<run_attempt>; shortened with a hash to the provider's limit."},
 	{Name: "description", Description: "Token description, where the provider has one."},
 	{Name: "scopes", Description: "Scopes of the minted token (commas and/or newlines). Required for tooken and hookbase."},
 	{Name: "ttl", Default: "1h", Description: "Token lifetime: a Go duration (90m, 12h) or whole days (7d). At most 90 days; github-app tokens last 1h."},

@@ -12,6 +12,7 @@ import (
 	"github.com/tokenmint/tokenmint/internal/ghsecret"
 	"github.com/tokenmint/tokenmint/internal/httpx"
 	"github.com/tokenmint/tokenmint/internal/inputerr"
+	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/provider/all"
 	"github.com/tokenmint/tokenmint/internal/provider/githubapp"
@@ -111,6 +112,7 @@ type Env struct {
 	RunID      string
 	RunAttempt string
 	Action     string // GITHUB_ACTION: the step's id
+	Job        string // GITHUB_JOB: the job's id
 	Workspace  string
 	APIURL     string // GITHUB_API_URL
 	Now        func() time.Time
@@ -123,6 +125,7 @@ func EnvFrom(getenv func(string) string) Env {
 		RunID:      getenv("GITHUB_RUN_ID"),
 		RunAttempt: getenv("GITHUB_RUN_ATTEMPT"),
 		Action:     getenv("GITHUB_ACTION"),
+		Job:        getenv("GITHUB_JOB"),
 		Workspace:  getenv("GITHUB_WORKSPACE"),
 		APIURL:     getenv("GITHUB_API_URL"),
 	}
@@ -153,6 +156,20 @@ func (v Values) Get(name string) string {
 		}
 	}
 	return s
+}
+
+// DefaultName is the readable name prefix of a run without a name input:
+// ledger.JobPrefix in a step run, ledger.CLIPrefix outside one (no run
+// ID). The ledger appends the nonce.
+func DefaultName(env Env) string {
+	if env.RunID == "" {
+		now := time.Now
+		if env.Now != nil {
+			now = env.Now
+		}
+		return ledger.CLIPrefix(now())
+	}
+	return ledger.JobPrefix(env.Repository, env.Job, env.RunID, env.RunAttempt)
 }
 
 // Parse validates raw inputs for a mint without network. It returns every
@@ -331,12 +348,8 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 	// name
 	c.Name = v.Get("name")
 	c.NameGiven = c.Name != ""
-	if c.NameGiven {
-		if hasControl(c.Name) {
-			bad("name", "must not contain control characters or line breaks")
-		} else if spec.MaxNameLen > 0 && len(c.Name) > spec.MaxNameLen {
-			bad("name", "must be at most %d characters for the %s provider", spec.MaxNameLen, c.Provider)
-		}
+	if c.NameGiven && hasControl(c.Name) {
+		bad("name", "must not contain control characters or line breaks")
 	}
 
 	// export-env
@@ -414,7 +427,22 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 	}
 
 	if !c.NameGiven && known {
-		c.Name = DefaultName(env, spec.MaxNameLen)
+		c.Name = DefaultName(env)
+	}
+	// Every name carries a nonce (package ledger): the provider's limit
+	// must leave room for it. Only a rest profile can set a limit that low.
+	if known {
+		stamp := ""
+		if c.Rotation() {
+			stamp = ledger.Stamp(env.Now())
+		}
+		if err := ledger.CheckLimit(spec.MaxNameLen, stamp); err != nil {
+			if c.Provider == "rest" {
+				bad("provider-config", "the profile's max_name_length is too small: %v; raise it", err)
+			} else {
+				bad("name", "%v", err)
+			}
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -567,4 +595,26 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
+}
+
+// RotationIdentity is the rotation's exact identity (where its secret
+// lives), from which package ledger derives the default name prefix.
+func (c *Config) RotationIdentity() ledger.Rotation {
+	r := ledger.Rotation{Org: c.SecretOrg, SecretType: c.SecretType, Environment: c.SecretEnvironment, SecretName: c.SecretName}
+	if c.SecretOrg == "" {
+		r.Repositories = c.SecretRepositories
+		if len(r.Repositories) == 0 && c.Env.Repository != "" {
+			r.Repositories = []string{c.Env.Repository}
+		}
+	}
+	return r
+}
+
+// RotationPrefix is the rotation's name prefix: the name input when given,
+// else the identity's default prefix.
+func (c *Config) RotationPrefix() string {
+	if c.NameGiven {
+		return c.Name
+	}
+	return c.RotationIdentity().DefaultPrefix()
 }

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tokenmint/tokenmint/internal/config"
 	"github.com/tokenmint/tokenmint/internal/inputerr"
+	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider/all"
 )
 
@@ -98,7 +100,9 @@ func TestParse_Rules(t *testing.T) {
 		{"name_ok", map[string]string{"name": "deploy-token"}, nil},
 		{"name_control", map[string]string{"name": "a\x1bb"}, []string{"name"}},
 		{"name_newline", map[string]string{"name": "a\nb"}, []string{"name"}},
-		{"name_too_long", map[string]string{"name": strings.Repeat("n", 101)}, []string{"name"}},
+		// A long name is a prefix: the ledger shortens it with a hash.
+		{"name_long_is_a_prefix", map[string]string{"name": strings.Repeat("n", 101)}, nil},
+		{"name_control_characters", map[string]string{"name": "a\nb"}, []string{"name"}},
 		{"export_env_ok", map[string]string{"export-env": "API_TOKEN"}, nil},
 		{"export_env_path", map[string]string{"export-env": "PATH"}, []string{"export-env"}},
 		{"export_env_bad_chars", map[string]string{"export-env": "API-TOKEN"}, []string{"export-env"}},
@@ -156,7 +160,7 @@ func TestParse_Defaults(t *testing.T) {
 		Scopes: cfg.Scopes, TTL: cfg.TTL, Timeout: cfg.Timeout, Grace: cfg.PreviousTokenGrace, Key: cfg.AdminKey.Reveal(),
 	}
 	want := view{
-		Provider: "tooken", APIURL: "https://api.tooken.io/v1", Name: "tokenmint-octo-org-octo-repo-4242-1-mint",
+		Provider: "tooken", APIURL: "https://api.tooken.io/v1", Name: "tokenmint-octo-org-octo-repo-4242-1",
 		Revoke: "auto", RevokeFailure: "warn", GitHubAPIURL: "https://api.github.com", SecretType: "actions", SecretVisibility: "private",
 		RevokeInPost: true, Scopes: []string{"tokens:read", "tokens:write"}, TTL: time.Hour, Timeout: 30 * time.Second, Key: adminKey,
 	}
@@ -233,58 +237,27 @@ func TestParseManage_ScopesNotRequired(t *testing.T) {
 
 func TestDefaultName(t *testing.T) {
 	t.Parallel()
-	long := config.Env{
-		Repository: "an-organization-with-a-rather-long-name/and-a-repository-whose-name-is-even-longer-than-that",
-		RunID:      "12345678901", RunAttempt: "3", Action: "__run_2",
-	}
-	odd := config.Env{Repository: "Org/repo.with dots & spaces", RunID: "7", Action: "my step/1"}
+	odd := config.Env{Repository: "Org/repo.with dots & spaces", RunID: "7", Job: "build (linux, 1.26)", Action: "my step/1"}
 	cli := config.Env{Now: func() time.Time { return fixedNow }}
-	names := all.Names()
-	for _, p := range names {
-		spec, _ := all.Lookup(p)
-		for _, env := range []config.Env{long, odd, cli, testEnv()} {
-			limit := spec.MaxNameLen
-			got := config.DefaultName(env, limit)
-			if limit > 0 && len(got) > limit {
-				t.Errorf("%s: DefaultName is %d long, over the limit of %d: %q", p, len(got), limit, got)
-			}
-			if again := config.DefaultName(env, limit); again != got {
-				t.Errorf("%s: DefaultName not deterministic: %q then %q", p, got, again)
-			}
-			if strings.ContainsAny(got, " /&\n") {
-				t.Errorf("%s: DefaultName holds unsafe characters: %q", p, got)
-			}
-		}
-	}
 	cases := []struct {
 		name string
 		env  config.Env
-		max  int
 		want string
 	}{
-		{"plain", testEnv(), 100, "tokenmint-octo-org-octo-repo-4242-1-mint"},
-		{"attempt_defaults_to_1", config.Env{Repository: "o/r", RunID: "9", Action: "a"}, 0, "tokenmint-o-r-9-1-a"},
-		{"unsafe_characters", odd, 0, "tokenmint-Org-repo.with_dots_spaces-7-1-my_step_1"},
-		{"cli", cli, 0, "tokenmint-cli-20300506T070809Z"},
-		{"shortened_with_hash", long, 40, config.DefaultName(long, 40)},
+		// The ledger appends -<nonce>; the prefix names the job, not the step.
+		{"plain", func() config.Env { e := testEnv(); e.Job = "deploy"; return e }(), "tokenmint-octo-org-octo-repo-deploy-4242-1"},
+		{"attempt_defaults_to_1", config.Env{Repository: "o/r", RunID: "9", Job: "j", Action: "a"}, "tokenmint-o-r-j-9-1"},
+		{"no_job", config.Env{Repository: "o/r", RunID: "9", RunAttempt: "2"}, "tokenmint-o-r-9-2"},
+		{"unsafe_characters", odd, "tokenmint-Org-repo.with_dots_spaces-build_linux_1.26-7-1"},
+		{"cli", cli, "tokenmint-cli-20300506T070809Z"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := config.DefaultName(tc.env, tc.max)
-			if diff := cmp.Diff(tc.want, got); diff != "" {
+			if diff := cmp.Diff(tc.want, config.DefaultName(tc.env)); diff != "" {
 				t.Fatalf("DefaultName (-want +got):\n%s", diff)
 			}
-			if tc.max > 0 && len(got) > tc.max {
-				t.Fatalf("DefaultName is %d long, want at most %d", len(got), tc.max)
-			}
 		})
-	}
-	// Two runs differing only past the cut keep different names.
-	other := long
-	other.RunAttempt = "4"
-	if config.DefaultName(long, 40) == config.DefaultName(other, 40) {
-		t.Fatalf("shortened names of two attempts collide: %q", config.DefaultName(long, 40))
 	}
 }
 
@@ -429,5 +402,46 @@ func TestParse_AdminKeyNeverInErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParse_RestNameLimitTooSmall: a profile whose max_name_length cannot
+// hold the nonce is one clear provider-config error (it used to panic in
+// the name fitting with "slice bounds out of range").
+func TestParse_RestNameLimitTooSmall(t *testing.T) {
+	t.Parallel()
+	profile := `
+base_url: https://api.example.com
+auth: {header: Authorization, value: "Bearer {{admin_key}}"}
+create:
+  path: /keys
+  body: {name: "{{name}}"}
+  response: {id: /id, secret: /key}
+revoke: {path: "/keys/{{id}}"}
+`
+	for _, limit := range []int{1, 2, 5, 8, 9, 10, ledger.MinNameLen - 1, ledger.MinNameLen, 100} {
+		for _, name := range []string{"", "x", strings.Repeat("n", 300)} {
+			v := config.Values{"provider": "rest", "admin-key": "k", "name": name,
+				"provider-config": profile + fmt.Sprintf("max_name_length: %d\n", limit)}
+			cfg, err := config.Parse(v, testEnv())
+			if limit < ledger.MinNameLen {
+				if diff := cmp.Diff([]string{"provider-config"}, inputsOf(t, err)); diff != "" {
+					t.Errorf("limit %d: inputs in error %v (-want +got):\n%s", limit, err, diff)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("limit %d: %v", limit, err)
+			}
+			l, err := ledger.New(ledger.Options{Prefix: cfg.Name, MaxNameLen: cfg.Spec.MaxNameLen})
+			if err != nil {
+				t.Fatalf("limit %d: ledger: %v", limit, err)
+			}
+			for n := 1; n <= ledger.MaxAttempts; n++ {
+				if got := l.Name(n); len(got) > limit || !strings.Contains(got, l.Nonce()) {
+					t.Fatalf("limit %d: name %d %q is too long or lost the nonce", limit, n, got)
+				}
+			}
+		}
 	}
 }

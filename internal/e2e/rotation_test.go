@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -55,6 +56,8 @@ func rotationHygiene(t *testing.T, j *Job, e *rotationEnv) {
 	}
 }
 
+var rotationName = regexp.MustCompile(`^tokenmint-octo-org-api-API_TOKEN-[0-9a-f]{10}-[0-9]{8}T[0-9]{6}Z-[a-z2-7]{13}$`)
+
 func TestAction_Rotation(t *testing.T) {
 	t.Parallel()
 	e := newRotationEnv(t)
@@ -72,8 +75,10 @@ func TestAction_Rotation(t *testing.T) {
 			t.Errorf("octo-org/%s: stored secret is not the minted token (found %v)", repo, ok)
 		}
 	}
-	if !strings.HasPrefix(j1.Outputs["token-name"], "tokenmint-octo-org-octo-repo-API_TOKEN-") {
-		t.Errorf("rotation name %q lacks the stable prefix", j1.Outputs["token-name"])
+	// <prefix>-<timestamp>-<nonce>, the prefix readable (first target
+	// repository, secret name) and ending in the identity's hash.
+	if !rotationName.MatchString(j1.Outputs["token-name"]) {
+		t.Errorf("rotation name %q is not tokenmint-octo-org-api-API_TOKEN-<hash>-<timestamp>-<nonce>", j1.Outputs["token-name"])
 	}
 	// revoke: auto keeps a token that lives in secrets.
 	if p := j1.Post(t); p.ExitCode != 0 || len(e.fake.Store.Live()) != 1 {

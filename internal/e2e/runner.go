@@ -166,6 +166,7 @@ func (j *Job) environ(state map[string]string) []string {
 		"GITHUB_RUN_ID":       "4242",
 		"GITHUB_RUN_ATTEMPT":  "1",
 		"GITHUB_ACTION":       "mint",
+		"GITHUB_JOB":          "build",
 		"GITHUB_WORKSPACE":    filepath.Join(j.Dir, "workspace"),
 		"GITHUB_OUTPUT":       filepath.Join(j.Dir, "output"),
 		"GITHUB_ENV":          filepath.Join(j.Dir, "env"),
@@ -550,6 +551,20 @@ func (j *Job) Unmasked(secrets []string) []string {
 // escapeData is the runner's command escaping of a message.
 func escapeData(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// nonceName matches a name the ledger sent: <prefix>-<13 base32
+// characters>, optionally -<n> for a retry.
+var nonceName = regexp.MustCompile(`^(.+)-[a-z2-7]{13}(-[2-9]|-[1-9][0-9])?$`)
+
+// NamePrefix returns the readable prefix of a token name the ledger sent
+// (the name without -<nonce>[-n]), or "" when name has no nonce.
+func NamePrefix(name string) string {
+	m := nonceName.FindStringSubmatch(name)
+	if m == nil {
+		return ""
+	}
+	return m[1]
 }
 
 // Commands returns the workflow commands printed (the word after "::").

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -71,6 +72,13 @@ func checkHygiene(t *testing.T, j *Job, e *tookenEnv) {
 	}
 }
 
+// nameIn returns the first ledger name (prefix-<nonce>) in text.
+func nameIn(text string) string {
+	return ledgerName.FindString(text)
+}
+
+var ledgerName = regexp.MustCompile(`tokenmint-[A-Za-z0-9._-]*-[a-z2-7]{13}(-[0-9]+)?`)
+
 func TestAction_Tooken(t *testing.T) {
 	t.Parallel()
 	type check func(t *testing.T, e *tookenEnv, j *Job, main, post Phase)
@@ -97,11 +105,15 @@ func TestAction_Tooken(t *testing.T) {
 				}
 				r := recs[0]
 				want := map[string]string{
-					"token": r.Secret, "token-id": r.ID, "token-name": "tokenmint-octo-org-octo-repo-4242-1-mint",
+					"token": r.Secret, "token-id": r.ID, "token-name": r.Name,
 					"expires-at": r.ExpiresAt.UTC().Format(time.RFC3339), "scopes": "tokens:read,tokens:revoke",
 				}
 				if diff := cmp.Diff(want, j.Outputs); diff != "" {
 					t.Errorf("outputs (-want +got):\n%s", diff)
+				}
+				// The default name: tokenmint-<owner>-<repo>-<job>-<run>-<attempt>-<nonce>.
+				if got := NamePrefix(r.Name); got != "tokenmint-octo-org-octo-repo-build-4242-1" {
+					t.Errorf("token name %q: prefix %q, want the job's default followed by a nonce", r.Name, got)
 				}
 				if d := time.Until(r.ExpiresAt); d < 55*time.Minute || d > 61*time.Minute {
 					t.Errorf("expiry %s is not about 1h away", r.ExpiresAt)
@@ -154,7 +166,9 @@ func TestAction_Tooken(t *testing.T) {
 			setup: func(e *tookenEnv) {
 				e.fake.Push("POST /v1/tokens", fake.Fault{Status: 500, Body: `{"error":"internal_error","message":"boom","status":500}`}, fake.Fault{Status: 500})
 			},
-			wantCalls: map[string]int{"POST /v1/tokens": 3, "GET /v1/tokens": 2, "DELETE /v1/tokens/{id}": 1},
+			// Each lost name is looked up by main and again by post (a create
+			// held past the timeout may commit late).
+			wantCalls: map[string]int{"POST /v1/tokens": 3, "GET /v1/tokens": 4, "DELETE /v1/tokens/{id}": 1},
 		},
 		{
 			name:  "connection_dropped_after_create",

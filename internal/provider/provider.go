@@ -1,7 +1,7 @@
 // Package provider defines what a token service looks like to tokenmint:
-// the Provider interface, the Token it mints, the Spec each service
-// package exports (its defaults, limits and input checks), and the
-// create-safely loop that keeps a retried create from leaving orphans.
+// the Provider interface, the Token it mints and the Spec each service
+// package exports (its defaults, limits and input checks). Which tokens a
+// step may touch, and the create-safely loop, are package ledger's.
 package provider
 
 import (
@@ -119,6 +119,10 @@ type Spec struct {
 	DefaultAPIURL string
 	// MaxNameLen is the longest token name the service takes (0: no limit).
 	MaxNameLen int
+	// ListScope is the admin-key scope (or permission) that lets tokenmint
+	// list tokens, named in the warning when a clean-up could not be
+	// confirmed (tooken: tokens:read). Empty when there is none to name.
+	ListScope string
 	// Scopes lists valid scopes; nil means the service has no scopes and
 	// passing any is an input error.
 	Scopes         []string

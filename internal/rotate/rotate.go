@@ -1,8 +1,9 @@
-// Package rotate is secret rotation, provider-agnostic: mint a token under
-// a timestamped name, hand it to the caller's mask hook, write it into
-// every GitHub secret target, and only when every target holds it, revoke
-// the tokens earlier rotations of the same prefix minted (past a grace
-// period). Providers with a native rotate call (provider.Rotator) can
+// Package rotate is secret rotation, provider-agnostic: resolve every
+// GitHub secret target and its public key, mint a token under the
+// ledger's timestamped name, hand it to the caller's mask hook, write it
+// into every target, and only when every target holds it, revoke the
+// tokens earlier rotations of the same lineage (package ledger) minted
+// (past a grace period). Providers with a native rotate call (provider.Rotator) can
 // rotate in place instead (RunNative): the old secret dies at once.
 package rotate
 
@@ -10,21 +11,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tokenmint/tokenmint/internal/ghsecret"
 	"github.com/tokenmint/tokenmint/internal/inputerr"
+	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/redact"
 )
-
-// TimestampLayout is the UTC suffix of rotation names: 20261123T170000Z.
-const TimestampLayout = "20060102T150405Z"
-
-// suffixLen is len("-") + len(TimestampLayout).
-const suffixLen = 1 + len(TimestampLayout)
 
 // Errors (match with errors.Is).
 var (
@@ -46,73 +41,17 @@ type SecretWriter interface {
 
 var _ SecretWriter = (*ghsecret.Writer)(nil)
 
-// Name is the rotation name for prefix at now: <prefix>-20261123T170000Z.
-func Name(prefix string, now time.Time) string {
-	return prefix + "-" + now.UTC().Format(TimestampLayout)
-}
-
-// DefaultPrefix is tokenmint-<owner>-<repo>-<secret-name> for repository
-// owner/repo (GITHUB_REPOSITORY), or tokenmint-<secret-name> without one.
-// Case is kept as given.
-func DefaultPrefix(repository, secretName string) string {
-	repository = strings.Trim(strings.TrimSpace(repository), "/")
-	if repository == "" {
-		return "tokenmint-" + secretName
-	}
-	return "tokenmint-" + strings.ReplaceAll(repository, "/", "-") + "-" + secretName
-}
-
-// FitPrefix shortens prefix (provider.FitName: head kept, hash tail) so
-// that prefix plus the timestamp suffix fits maxNameLen (0: no limit).
-// The result is deterministic, so later rotations find the same prefix.
-func FitPrefix(prefix string, maxNameLen int) string {
-	if maxNameLen <= 0 {
-		return prefix
-	}
-	room := maxNameLen - suffixLen - 3 // leave room for the mint loop's "-N" on a 409
-	if room < 9 {
-		room = maxNameLen - suffixLen
-	}
-	if room < 1 {
-		return prefix
-	}
-	return provider.FitName(prefix, room)
-}
-
-// ParseName reports whether name is a rotation name of prefix, exactly
-// <prefix>-<timestamp> or, as the mint loop renames on a 409 conflict,
-// <prefix>-<timestamp>-<n>, and returns the timestamp.
-func ParseName(prefix, name string) (time.Time, bool) {
-	rest, ok := strings.CutPrefix(name, prefix+"-")
-	if !ok || len(rest) < len(TimestampLayout) {
-		return time.Time{}, false
-	}
-	ts, tail := rest[:len(TimestampLayout)], rest[len(TimestampLayout):]
-	if tail != "" {
-		n, err := strconv.Atoi(strings.TrimPrefix(tail, "-"))
-		if !strings.HasPrefix(tail, "-") || err != nil || n < 2 || n > 99 || strconv.Itoa(n) != tail[1:] {
-			return time.Time{}, false
-		}
-	}
-	t, err := time.Parse(TimestampLayout, ts)
-	if err != nil || t.Format(TimestampLayout) != ts {
-		return time.Time{}, false
-	}
-	return t, true
-}
-
 // Config is one rotation.
 type Config struct {
 	Provider provider.Provider
-	// Request is what to mint; its Name is replaced by the rotation name.
+	// Request is what to mint; its Name is replaced by the ledger's names.
 	Request provider.MintRequest
-	// Prefix is the stable name prefix (the name input, or DefaultPrefix).
-	Prefix string
-	// MaxNameLen is the provider's name limit (provider.Spec.MaxNameLen).
-	MaxNameLen int
-	// Mint tunes the create loop; BeforeCreate lets the caller record the
-	// name in state before it is sent. MaxNameLen defaults to MaxNameLen.
-	Mint provider.MintOptions
+	// Ledger names the new token: a rotation ledger (ledger.Options.Stamp
+	// set), whose prefix is this rotation's lineage. It records every name
+	// before it is sent (the caller saves it in state).
+	Ledger *ledger.Ledger
+	// Mint tunes the create loop.
+	Mint ledger.MintOptions
 	// Targets are the secrets to write (ghsecret.BuildTargets).
 	Targets []ghsecret.Target
 	Writer  SecretWriter
@@ -124,6 +63,10 @@ type Config struct {
 	// OnToken is called with the new token before anything else happens
 	// with it (register masks here). An error stops the rotation.
 	OnToken func(*provider.Token) error
+	// OnWritten is called after the writes with how many targets hold the
+	// new token, before any earlier token is retired (the caller keeps the
+	// new token's revocation wanted until at least one target holds it).
+	OnWritten func(written int)
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 	// Logf reports progress and warnings (may be nil).
@@ -151,7 +94,7 @@ const (
 	Revoked      Action = "revoked"
 	WouldRevoke  Action = "would revoke"        // dry run
 	KeptGrace    Action = "kept (within grace)" // younger than previous-token-grace
-	KeptNewer    Action = "kept (newer)"        // minted by a later rotation
+	KeptNewer    Action = "kept (not older)"    // minted in the same second or later by another rotation run
 	RevokeFailed Action = "revoke failed"
 )
 
@@ -199,8 +142,8 @@ func (c Config) check(native bool) error {
 	if len(c.Targets) == 0 {
 		errs = append(errs, inputerr.New(ghsecret.InputName, "rotation needs at least one secret target"))
 	}
-	if !native && strings.TrimSpace(c.Prefix) == "" {
-		errs = append(errs, inputerr.New("name", "rotation needs a token name prefix"))
+	if !native && c.Ledger == nil {
+		errs = append(errs, errors.New("rotate: no ledger"))
 	}
 	if c.Grace < 0 {
 		errs = append(errs, inputerr.New("previous-token-grace", "must not be negative"))
@@ -208,39 +151,45 @@ func (c Config) check(native bool) error {
 	return errors.Join(errs...)
 }
 
-// Run mints a token under the rotation name, calls OnToken, writes every
-// target, and then, only if every target was written, revokes earlier
-// tokens of the prefix past Grace. The Result is returned with every
-// error. If a target failed the error matches ErrTargetsFailed: the new
-// token is kept and nothing is revoked. If retiring failed the error
-// matches ErrRetireFailed (the secrets hold the new token).
+// Run resolves every target and its public key (nothing is minted when
+// one cannot be resolved), mints a token under the ledger's rotation name,
+// calls OnToken, writes every target, reports how many hold the token
+// (OnWritten), and then, only if every target was written, revokes the
+// earlier tokens of this lineage past Grace. The Result is returned with
+// every error. If a target failed the error matches ErrTargetsFailed and
+// nothing is revoked. If retiring failed the error matches ErrRetireFailed
+// (the secrets hold the new token).
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.check(false); err != nil {
 		return nil, err
 	}
-	now := cfg.now().UTC()
-	prefix := FitPrefix(cfg.Prefix, cfg.MaxNameLen)
-	res := &Result{DryRun: cfg.DryRun, Prefix: prefix, Name: Name(prefix, now)}
+	l := cfg.Ledger
+	lin := ledger.NewLineage(l.Prefix())
+	stamp, ok := lin.Match(l.Name(1))
+	if !ok {
+		return nil, errors.New("rotate: the ledger has no rotation timestamp")
+	}
+	res := &Result{DryRun: cfg.DryRun, Prefix: l.Prefix(), Name: l.Name(1)}
 
-	if cfg.DryRun {
-		results, err := cfg.Writer.DryRun(ctx, cfg.Targets)
-		res.Targets = results
-		if err != nil {
+	// Resolve every target (repository IDs, public keys) before minting:
+	// a token no target could take is never created.
+	results, err := cfg.Writer.DryRun(ctx, cfg.Targets)
+	res.Targets = results
+	if err != nil {
+		if cfg.DryRun {
 			return res, fmt.Errorf("failed to plan the rotation: %w", err)
 		}
-		if err := retire(ctx, cfg, res, "", now, true); err != nil {
+		return res, fmt.Errorf("failed to resolve every secret target before minting (nothing was minted): %w", err)
+	}
+	if cfg.DryRun {
+		if err := retire(ctx, cfg, lin, res, "", stamp, true); err != nil {
 			return res, err
 		}
 		return res, nil
 	}
+	res.Targets = nil
 
-	req := cfg.Request
-	req.Name = res.Name
-	mo := cfg.Mint
-	if mo.MaxNameLen == 0 {
-		mo.MaxNameLen = cfg.MaxNameLen
-	}
-	tok, err := provider.Mint(ctx, cfg.Provider, req, mo)
+	tok, err := ledger.Mint(ctx, cfg.Provider, cfg.Request, l, cfg.Mint)
 	if err != nil {
 		return res, fmt.Errorf("failed to mint the rotated token: %w", err)
 	}
@@ -256,23 +205,29 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 
-	results, err := cfg.Writer.Write(ctx, cfg.Targets, tok.Secret)
+	results, err = cfg.Writer.Write(ctx, cfg.Targets, tok.Secret)
 	res.Targets = results
+	if cfg.OnWritten != nil {
+		cfg.OnWritten(res.Written())
+	}
 	if err != nil {
-		return res, fmt.Errorf("failed to write the new token to every secret target (%d of %d written; the new token %s is kept and no earlier token was revoked): %w",
-			res.Written(), len(cfg.Targets), redact.Neutralize(tok.ID), err)
+		fate := "no target holds the new token " + redact.Neutralize(tok.ID) + ", so it is revoked in the post step"
+		if res.Written() > 0 {
+			fate = "the new token " + redact.Neutralize(tok.ID) + " is kept for the targets that hold it"
+		}
+		return res, fmt.Errorf("failed to write the new token to every secret target (%d of %d written; %s; no earlier token was revoked): %w",
+			res.Written(), len(cfg.Targets), fate, err)
 	}
-	newest := now
-	if t, ok := ParseName(prefix, tok.Name); ok {
-		newest = t
-	}
-	return res, retire(ctx, cfg, res, tok.ID, newest, false)
+	return res, retire(ctx, cfg, lin, res, tok.ID, stamp, false)
 }
 
-// retire lists the prefix's tokens and revokes (or, dry, plans to revoke)
-// the earlier ones past the grace period.
-func retire(ctx context.Context, cfg Config, res *Result, newID string, newest time.Time, dry bool) error {
-	all, err := cfg.Provider.List(ctx, res.Prefix)
+// retire lists the lineage's tokens and revokes (or, dry, plans to revoke)
+// those strictly older than this rotation's timestamp and past the grace
+// period. Tokens of the same second or later belong to rotation runs that
+// may not have written their secrets yet: they are kept. This rotation's
+// own names are the ledger's, not retire's.
+func retire(ctx context.Context, cfg Config, lin ledger.Lineage, res *Result, newID string, stamp time.Time, dry bool) error {
+	all, err := cfg.Provider.List(ctx, lin.Prefix())
 	if errors.Is(err, provider.ErrNotSupported) {
 		w := "this provider cannot list tokens, so earlier rotation tokens cannot be found and revoked; let them expire (ttl)"
 		res.Warnings = append(res.Warnings, w)
@@ -285,10 +240,10 @@ func retire(ctx context.Context, cfg Config, res *Result, newID string, newest t
 	now := cfg.now().UTC()
 	var errs []error
 	for _, t := range all {
-		if t.Revoked || (newID != "" && t.ID == newID) {
+		if t.Revoked || (newID != "" && t.ID == newID) || cfg.Ledger.Owns(t) {
 			continue
 		}
-		ts, ok := ParseName(res.Prefix, t.Name)
+		ts, ok := lin.Match(t.Name)
 		if !ok {
 			continue
 		}
@@ -299,7 +254,7 @@ func retire(ctx context.Context, cfg Config, res *Result, newID string, newest t
 		}
 		p := Previous{Token: t}
 		switch {
-		case ts.After(newest):
+		case !ts.Before(stamp):
 			p.Action = KeptNewer
 		case now.Sub(created) < cfg.Grace:
 			p.Action = KeptGrace

@@ -16,6 +16,7 @@ import (
 	"github.com/tokenmint/tokenmint/internal/fake"
 	"github.com/tokenmint/tokenmint/internal/fake/ghsecrets"
 	"github.com/tokenmint/tokenmint/internal/ghsecret"
+	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/redact"
 )
@@ -149,16 +150,44 @@ func (e *env) writer(tb testing.TB) *ghsecret.Writer {
 	return w
 }
 
+// testPrefix is the default prefix of the rotation the tests run.
+var testPrefix = ledger.Rotation{Repositories: []string{"acme/web"}, SecretName: "API_TOKEN"}.DefaultPrefix()
+
 func (e *env) config(tb testing.TB, targets []ghsecret.Target) Config {
-	return Config{
-		Provider:   e.p,
-		Request:    provider.MintRequest{Scopes: []string{"tokens:read"}, TTL: 7 * 24 * time.Hour},
-		Prefix:     DefaultPrefix("acme/web", "API_TOKEN"),
-		MaxNameLen: 100,
-		Targets:    targets,
-		Writer:     e.writer(tb),
-		Now:        e.clock.Now,
+	tb.Helper()
+	l, err := ledger.New(ledger.Options{Prefix: testPrefix, Stamp: ledger.Stamp(e.clock.Now()), MaxNameLen: 100})
+	if err != nil {
+		tb.Fatalf("ledger.New: %v", err)
 	}
+	return Config{
+		Provider: e.p,
+		Request:  provider.MintRequest{Scopes: []string{"tokens:read"}, TTL: 7 * 24 * time.Hour},
+		Ledger:   l,
+		Mint:     ledger.MintOptions{Sleep: func(context.Context, time.Duration) error { return nil }},
+		Targets:  targets,
+		Writer:   e.writer(tb),
+		Now:      e.clock.Now,
+	}
+}
+
+// rotName is a name another run of the rotation would send at ts.
+func rotName(tb testing.TB, prefix string, ts time.Time) string {
+	tb.Helper()
+	n, err := ledger.NewNonce()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return prefix + "-" + ledger.Stamp(ts) + "-" + n
+}
+
+func countMethod(methods []string, m string) int {
+	n := 0
+	for _, x := range methods {
+		if x == m {
+			n++
+		}
+	}
+	return n
 }
 
 func repoTargets(tb testing.TB, e *env, names ...string) []ghsecret.Target {
@@ -187,105 +216,6 @@ func noLeak(t *testing.T, err error, secrets ...string) {
 	}
 }
 
-func TestName(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name   string
-		prefix string
-		now    time.Time
-		want   string
-	}{
-		{name: "utc", prefix: "tokenmint-acme-web-API_TOKEN", now: t0, want: "tokenmint-acme-web-API_TOKEN-20261123T170000Z"},
-		{name: "converted_to_utc", prefix: "p", now: t0.In(time.FixedZone("X", 3600)), want: "p-20261123T170000Z"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if got := Name(tc.prefix, tc.now); got != tc.want {
-				t.Errorf("Name = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestDefaultPrefix(t *testing.T) {
-	t.Parallel()
-	cases := []struct{ name, repo, secret, want string }{
-		{name: "repository", repo: "Acme/Web", secret: "API_TOKEN", want: "tokenmint-Acme-Web-API_TOKEN"},
-		{name: "no_repository", repo: "", secret: "TOK", want: "tokenmint-TOK"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if got := DefaultPrefix(tc.repo, tc.secret); got != tc.want {
-				t.Errorf("DefaultPrefix = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestFitPrefix(t *testing.T) {
-	t.Parallel()
-	long := "tokenmint-" + strings.Repeat("averylongorganization-", 6) + "SECRET"
-	cases := []struct {
-		name   string
-		prefix string
-		max    int
-	}{
-		{name: "short_kept", prefix: "tokenmint-acme-web-TOK", max: 100},
-		{name: "long_shortened", prefix: long, max: 100},
-		{name: "no_limit", prefix: long, max: 0},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			p := FitPrefix(tc.prefix, tc.max)
-			name := Name(p, t0)
-			if tc.max > 0 && len(name+"-2") > tc.max {
-				t.Errorf("name %q (+ conflict suffix) longer than %d", name, tc.max)
-			}
-			if len(tc.prefix)+suffixLen+2 <= tc.max || tc.max == 0 {
-				if p != tc.prefix {
-					t.Errorf("FitPrefix changed a prefix that fits: %q", p)
-				}
-			}
-			if got, ok := ParseName(p, name); !ok || !got.Equal(t0) {
-				t.Errorf("ParseName(%q) = %v, %v", name, got, ok)
-			}
-			if p != FitPrefix(tc.prefix, tc.max) {
-				t.Errorf("FitPrefix is not deterministic")
-			}
-		})
-	}
-}
-
-func TestParseName(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name, in string
-		ok       bool
-	}{
-		{name: "exact", in: "pre-20261123T170000Z", ok: true},
-		{name: "conflict_suffix", in: "pre-20261123T170000Z-2", ok: true},
-		{name: "other_suffix", in: "pre-20261123T170000Z-manual", ok: false},
-		{name: "suffix_one", in: "pre-20261123T170000Z-1", ok: false},
-		{name: "suffix_leading_zero", in: "pre-20261123T170000Z-02", ok: false},
-		{name: "bad_timestamp", in: "pre-20261323T170000Z", ok: false},
-		{name: "no_zulu", in: "pre-20261123T170000", ok: false},
-		{name: "longer_prefix", in: "pre-x-20261123T170000Z", ok: false},
-		{name: "other_prefix", in: "prefix-20261123T170000Z", ok: false},
-		{name: "prefix_only", in: "pre", ok: false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if _, ok := ParseName("pre", tc.in); ok != tc.ok {
-				t.Errorf("ParseName(%q) ok = %v, want %v", tc.in, ok, tc.ok)
-			}
-		})
-	}
-}
-
 func TestRun_EveryTargetKind(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -306,21 +236,24 @@ func TestRun_EveryTargetKind(t *testing.T) {
 	build(ghsecret.TargetOptions{SecretName: "API_TOKEN", SecretType: "codespaces", Repositories: []string{"acme/c"}})
 
 	cfg := e.config(t, targets)
-	var hookSawRequests = -1
+	var hookSawPuts = -1
 	cfg.OnToken = func(tok *provider.Token) error {
-		hookSawRequests = e.gh.Total()
+		hookSawPuts = countMethod(e.gh.Methods(), http.MethodPut)
 		return nil
 	}
 	res, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if hookSawRequests != 0 {
-		t.Errorf("OnToken ran after %d GitHub requests, want before any", hookSawRequests)
+	if hookSawPuts != 0 {
+		t.Errorf("OnToken ran after %d secret writes, want before any", hookSawPuts)
 	}
 	want := res.Token.Secret.Reveal()
-	if res.Name != "tokenmint-acme-web-API_TOKEN-20261123T170000Z" || res.Token.Name != res.Name {
-		t.Errorf("name = %q / %q", res.Name, res.Token.Name)
+	if want := cfg.Ledger.Name(1); res.Name != want || res.Token.Name != res.Name {
+		t.Errorf("name = %q / %q, want %q", res.Name, res.Token.Name, want)
+	}
+	if !strings.HasPrefix(res.Name, testPrefix+"-20261123T170000Z-") {
+		t.Errorf("name %q is not <prefix>-<timestamp>-<nonce>", res.Name)
 	}
 	webID, _ := e.gh.RepoID("acme", "web")
 	apiID, _ := e.gh.RepoID("acme", "api")
@@ -369,11 +302,15 @@ func TestRun_SecondRotationRetiresFirst(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			targets := repoTargets(t, e, "a", "b")
-			prefix := DefaultPrefix("acme/web", "API_TOKEN")
-			// Strangers: same prefix but not a rotation name, another prefix.
-			manual := e.p.add(prefix+"-manual", t0.Add(-48*time.Hour))
-			other := e.p.add("tokenmint-acme-web-OTHER-20261101T000000Z", t0.Add(-48*time.Hour))
-			longer := e.p.add(prefix+"-X-20261101T000000Z", t0.Add(-48*time.Hour))
+			prefix := testPrefix
+			// Strangers: same prefix but not a rotation name, another
+			// rotation's prefix, a longer prefix, a case variant.
+			old := t0.Add(-48 * time.Hour)
+			manual := e.p.add(prefix+"-manual", old)
+			other := e.p.add(rotName(t, ledger.Rotation{Repositories: []string{"acme-web/x"}, SecretName: "API_TOKEN"}.DefaultPrefix(), old), old)
+			longer := e.p.add(rotName(t, prefix+"-X", old), old)
+			upper := e.p.add(rotName(t, strings.ToUpper(prefix), old), old)
+			legacy := e.p.add(prefix+"-20261101T000000Z", old) // no nonce
 
 			first, err := Run(context.Background(), e.config(t, targets))
 			if err != nil {
@@ -386,7 +323,7 @@ func TestRun_SecondRotationRetiresFirst(t *testing.T) {
 			if err != nil {
 				t.Fatalf("second Run: %v", err)
 			}
-			if second.Name != prefix+"-20261123T180000Z" {
+			if !strings.HasPrefix(second.Name, prefix+"-20261123T180000Z-") {
 				t.Errorf("second name = %q", second.Name)
 			}
 			var wantRevoked []string
@@ -399,7 +336,7 @@ func TestRun_SecondRotationRetiresFirst(t *testing.T) {
 			if len(second.Previous) != 1 || second.Previous[0].Token.ID != first.Token.ID || second.Previous[0].Action != tc.wantAction {
 				t.Errorf("previous = %+v", second.Previous)
 			}
-			for _, id := range []string{manual, other, longer, second.Token.ID} {
+			for _, id := range []string{manual, other, longer, upper, legacy, second.Token.ID} {
 				for _, r := range e.p.revoked() {
 					if r == id {
 						t.Errorf("revoked %s, which is not an earlier rotation token", id)
@@ -415,13 +352,17 @@ func TestRun_SecondRotationRetiresFirst(t *testing.T) {
 	}
 }
 
+// TestRun_NewerTokenOfAnotherRotationKept: only tokens strictly older than
+// this rotation's timestamp are retired. A token of the same second (two
+// rotations started together) may not be in its secrets yet: it is kept.
 func TestRun_NewerTokenOfAnotherRotationKept(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	targets := repoTargets(t, e, "a")
-	prefix := DefaultPrefix("acme/web", "API_TOKEN")
-	newer := e.p.add(Name(prefix, t0.Add(time.Minute)), t0.Add(time.Minute))
-	older := e.p.add(Name(prefix, t0.Add(-time.Hour)), time.Time{})
+	prefix := testPrefix
+	newer := e.p.add(rotName(t, prefix, t0.Add(time.Minute)), t0.Add(time.Minute))
+	same := e.p.add(rotName(t, prefix, t0), t0)
+	older := e.p.add(rotName(t, prefix, t0.Add(-time.Hour)), time.Time{})
 	res, err := Run(context.Background(), e.config(t, targets))
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -433,8 +374,85 @@ func TestRun_NewerTokenOfAnotherRotationKept(t *testing.T) {
 	for _, p := range res.Previous {
 		got[p.Token.ID] = p.Action
 	}
-	if diff := cmp.Diff(map[string]Action{newer: KeptNewer, older: Revoked}, got); diff != "" {
+	if diff := cmp.Diff(map[string]Action{newer: KeptNewer, same: KeptNewer, older: Revoked}, got); diff != "" {
 		t.Errorf("actions (-want +got):\n%s", diff)
+	}
+}
+
+// TestRun_TwoRotationsSameSecond: two runs of one rotation in the same
+// second, interleaved as mint A, mint B, write A, retire A, write B: A
+// must not retire B's token before B has written its secrets.
+func TestRun_TwoRotationsSameSecond(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	targets := repoTargets(t, e, "a")
+	ca, cb := e.config(t, targets), e.config(t, targets)
+	var bTok *provider.Token
+	started := make(chan struct{})
+	proceed := make(chan struct{})
+	cb.OnToken = func(tok *provider.Token) error {
+		bTok = tok
+		close(started)
+		<-proceed // B holds here, minted but not written, while A runs
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() { _, err := Run(context.Background(), cb); done <- err }()
+	<-started
+	resA, err := Run(context.Background(), ca)
+	if err != nil {
+		t.Fatalf("A: %v", err)
+	}
+	for _, id := range e.p.revoked() {
+		if id == bTok.ID {
+			t.Errorf("A revoked B's token before B wrote its secrets")
+		}
+	}
+	close(proceed)
+	if err := <-done; err != nil {
+		t.Fatalf("B: %v", err)
+	}
+	if len(resA.Previous) != 1 || resA.Previous[0].Action != KeptNewer {
+		t.Errorf("A's previous = %+v, want B's token kept", resA.Previous)
+	}
+}
+
+// TestRun_TargetsResolvedBeforeMinting: a target whose public key cannot be
+// read stops the rotation before anything is minted.
+func TestRun_TargetsResolvedBeforeMinting(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	targets := repoTargets(t, e, "a", "b")
+	e.gh.Fail(http.MethodGet, "/repos/acme/b/actions/secrets/public-key", http.StatusForbidden)
+	cfg := e.config(t, targets)
+	res, err := Run(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "nothing was minted") {
+		t.Fatalf("Run error = %v, want a failure before minting", err)
+	}
+	if len(e.p.mints) != 0 || countMethod(e.gh.Methods(), http.MethodPut) != 0 {
+		t.Errorf("minted %v / wrote secrets although a target could not be resolved", e.p.mints)
+	}
+	if res == nil || len(res.Targets) != 2 || res.Targets[1].OK() {
+		t.Errorf("targets = %+v, want b reported failed", res)
+	}
+}
+
+// TestRun_NoTargetHoldsToken: when every write fails, OnWritten reports 0
+// and the error says the token is revoked in the post step.
+func TestRun_NoTargetHoldsToken(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	targets := repoTargets(t, e, "a")
+	e.gh.Fail(http.MethodPut, "/repos/acme/a/actions/secrets/API_TOKEN", http.StatusForbidden)
+	cfg := e.config(t, targets)
+	written := -1
+	cfg.OnWritten = func(n int) { written = n }
+	res, err := Run(context.Background(), cfg)
+	if !errors.Is(err, ErrTargetsFailed) || !strings.Contains(err.Error(), "revoked in the post step") {
+		t.Fatalf("Run error = %v", err)
+	}
+	if written != 0 || res.Token == nil {
+		t.Errorf("OnWritten(%d), token %v; want 0 and the token reported", written, res.Token)
 	}
 }
 
@@ -533,8 +551,7 @@ func TestRun_DryRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	targets = append(targets, ts...)
-	prefix := DefaultPrefix("acme/web", "API_TOKEN")
-	old := e.p.add(Name(prefix, t0.Add(-time.Hour)), t0.Add(-time.Hour))
+	old := e.p.add(rotName(t, testPrefix, t0.Add(-time.Hour)), t0.Add(-time.Hour))
 	cfg := e.config(t, targets)
 	cfg.DryRun = true
 	cfg.OnToken = func(*provider.Token) error { t.Error("OnToken called in a dry run"); return nil }
@@ -553,7 +570,7 @@ func TestRun_DryRun(t *testing.T) {
 	if len(e.p.mints) != 0 || len(e.p.revoked()) != 0 || len(e.gh.Secrets()) != 0 {
 		t.Errorf("dry run minted %v, revoked %v, stored %d secrets", e.p.mints, e.p.revoked(), len(e.gh.Secrets()))
 	}
-	if res.Token != nil || res.Name != Name(prefix, t0) {
+	if res.Token != nil || res.Name != cfg.Ledger.Name(1) {
 		t.Errorf("plan: token %v, name %q", res.Token, res.Name)
 	}
 	if diff := cmp.Diff([]ghsecret.Status{ghsecret.StatusPlanned, ghsecret.StatusPlanned}, []ghsecret.Status{res.Targets[0].Status, res.Targets[1].Status}); diff != "" {
@@ -577,8 +594,8 @@ func TestRun_HookFailureRevokesNewToken(t *testing.T) {
 	if diff := cmp.Diff([]string{res.Token.ID}, e.p.revoked()); diff != "" {
 		t.Errorf("revoked (-want +got):\n%s", diff)
 	}
-	if e.gh.Total() != 0 {
-		t.Errorf("GitHub saw %d requests", e.gh.Total())
+	if n := countMethod(e.gh.Methods(), http.MethodPut); n != 0 {
+		t.Errorf("GitHub saw %d writes", n)
 	}
 }
 
@@ -605,7 +622,7 @@ func TestRun_Checks(t *testing.T) {
 		mutate func(*Config)
 	}{
 		{name: "no_targets", mutate: func(c *Config) { c.Targets = nil }},
-		{name: "no_prefix", mutate: func(c *Config) { c.Prefix = " " }},
+		{name: "no_ledger", mutate: func(c *Config) { c.Ledger = nil }},
 		{name: "negative_grace", mutate: func(c *Config) { c.Grace = -time.Second }},
 		{name: "no_writer", mutate: func(c *Config) { c.Writer = nil }},
 	}

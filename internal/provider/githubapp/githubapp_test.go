@@ -21,6 +21,7 @@ import (
 	"github.com/tokenmint/tokenmint/internal/fake/ghapp"
 	"github.com/tokenmint/tokenmint/internal/httpx"
 	"github.com/tokenmint/tokenmint/internal/inputerr"
+	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/provider/githubapp"
 	"github.com/tokenmint/tokenmint/internal/redact"
@@ -463,10 +464,6 @@ func TestClient_List(t *testing.T) {
 	if _, err := e.p.List(context.Background(), "x"); !errors.Is(err, provider.ErrNotSupported) {
 		t.Errorf("List error = %v, want ErrNotSupported", err)
 	}
-	n, err := provider.RevokeByName(context.Background(), e.p, "x")
-	if n != 0 || !errors.Is(err, provider.ErrNotSupported) {
-		t.Errorf("RevokeByName = %d, %v; want 0, ErrNotSupported", n, err)
-	}
 }
 
 func TestClient_Mint_noOwner(t *testing.T) {
@@ -482,15 +479,19 @@ func TestClient_Mint_noOwner(t *testing.T) {
 	}
 }
 
-// TestMint_throughSafeLoop: provider.Mint (the create-safely loop) works with
-// a provider that cannot list: an ambiguous create is retried.
+// TestMint_throughSafeLoop: ledger.Mint (the create-safely loop) works with
+// a provider that cannot list: an ambiguous create is retried under the
+// next name, and the clean-up of the lost one is reported unconfirmed.
 func TestMint_throughSafeLoop(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "")
 	e.fake.Push(ghapp.RouteAccessToken, fake.Fault{Status: 502, Body: "upstream"})
-	var logs []string
-	tok, err := provider.Mint(context.Background(), e.p, provider.MintRequest{Name: "n", Owner: "octo-org"}, provider.MintOptions{
-		Backoff: time.Millisecond, Logf: func(f string, a ...any) { logs = append(logs, f) },
+	l, err := ledger.New(ledger.Options{Prefix: "n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := ledger.Mint(context.Background(), e.p, provider.MintRequest{Owner: "octo-org"}, l, ledger.MintOptions{
+		Backoff: time.Millisecond, Provider: "github-app",
 	})
 	if err != nil {
 		t.Fatalf("Mint: %v", err)
@@ -501,8 +502,9 @@ func TestMint_throughSafeLoop(t *testing.T) {
 	if got := e.fake.Count(ghapp.RouteAccessToken); got != 2 {
 		t.Errorf("access_tokens requests = %d, want 2", got)
 	}
-	if len(logs) == 0 {
-		t.Errorf("the loop did not report that it cannot look up a lost token")
+	p := l.Problem()
+	if p == nil || !p.CannotList || len(p.Names) != 1 || p.Names[0] != l.Name(1) {
+		t.Errorf("Problem() = %+v, want the first name, unconfirmed because the provider cannot list", p)
 	}
 }
 

@@ -44,6 +44,7 @@ var Spec = provider.Spec{
 	Name:          "groo",
 	DefaultAPIURL: DefaultAPIURL,
 	MaxNameLen:    MaxNameLen,
+	ListScope:     "access to the application's token list",
 	Check:         check,
 	New:           New,
 }

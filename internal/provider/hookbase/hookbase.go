@@ -42,6 +42,7 @@ var Spec = provider.Spec{
 	Name:           "hookbase",
 	DefaultAPIURL:  DefaultAPIURL,
 	MaxNameLen:     MaxNameLen,
+	ListScope:      "the read scope",
 	Scopes:         Scopes,
 	ScopesRequired: true,
 	Check:          check,

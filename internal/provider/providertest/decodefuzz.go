@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tokenmint/tokenmint/internal/httpx"
+	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider"
 )
 
@@ -125,6 +126,10 @@ func CheckDecode(t *testing.T, newProvider func(apiURL string, hc *httpx.Client)
 	noKey("Revoke", p.Revoke(ctx, provider.Token{ID: "tok_1", Secret: "ghs_fuzzrevoke0000"}))
 
 	reset()
-	tok, err = provider.Mint(ctx, p, req, provider.MintOptions{Sleep: func(context.Context, time.Duration) error { return nil }})
-	minted("provider.Mint", tok, err)
+	l, lerr := ledger.New(ledger.Options{Prefix: req.Name})
+	if lerr != nil {
+		t.Fatalf("failed to make a ledger: %v", lerr)
+	}
+	tok, err = ledger.Mint(ctx, p, req, l, ledger.MintOptions{Sleep: func(context.Context, time.Duration) error { return nil }})
+	minted("ledger.Mint", tok, err)
 }

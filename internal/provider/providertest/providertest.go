@@ -34,6 +34,7 @@ import (
 
 	"github.com/tokenmint/tokenmint/internal/fake"
 	"github.com/tokenmint/tokenmint/internal/httpx"
+	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider"
 	"github.com/tokenmint/tokenmint/internal/redact"
 )
@@ -254,6 +255,7 @@ type C struct {
 	waits    []time.Duration
 	warnings []string
 	mintOps  []Op
+	ledger   *ledger.Ledger
 	revOps   []Op
 	bytes    *byteCounter
 }
@@ -267,7 +269,7 @@ func (c *C) Name(suffix string) string {
 	if suffix != "" {
 		n += "-" + suffix
 	}
-	return provider.FitName(n, c.H.MaxNameLen)
+	return ledger.Fit(n, max(c.H.MaxNameLen-ledger.NonceLen-5, 0))
 }
 
 func (c *C) counts() Op {
@@ -334,15 +336,22 @@ func (c *C) noteTok(tok *provider.Token) {
 	c.mu.Unlock()
 }
 
-// Mint runs provider.Mint with the suite's options (attempts 0 = default)
-// and records its requests.
+// Mint runs ledger.Mint with the suite's options (attempts 0 = default)
+// under a fresh ledger whose prefix is name, and records its requests.
+// LastLedger returns that ledger (the names sent and their outcomes).
 func (c *C) Mint(name string, attempts int) (*provider.Token, error) {
 	before := c.counts()
-	tok, err := provider.Mint(context.Background(), c.Provider, c.H.Request(name), provider.MintOptions{
-		Attempts:   attempts,
-		MaxNameLen: c.H.MaxNameLen,
-		Logf:       c.logf,
-		Backoff:    time.Millisecond,
+	l, err := ledger.New(ledger.Options{Prefix: name, MaxNameLen: c.H.MaxNameLen})
+	if err != nil {
+		c.T.Fatalf("failed to make a ledger: %v", err)
+	}
+	c.mu.Lock()
+	c.ledger = l
+	c.mu.Unlock()
+	tok, err := ledger.Mint(context.Background(), c.Provider, c.H.Request(name), l, ledger.MintOptions{
+		Attempts: attempts,
+		Logf:     c.logf,
+		Backoff:  time.Millisecond,
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			return ctx.Err()
 		},
@@ -354,6 +363,22 @@ func (c *C) Mint(name string, attempts int) (*provider.Token, error) {
 	c.noteErr(err)
 	c.noteTok(tok)
 	return tok, err
+}
+
+// LastLedger returns the ledger of the latest Mint.
+func (c *C) LastLedger() *ledger.Ledger { c.mu.Lock(); defer c.mu.Unlock(); return c.ledger }
+
+// MintExact creates a token under exactly name, without the ledger (no
+// nonce, no retry): for cases about name matching itself.
+func (c *C) MintExact(name string) *provider.Token {
+	c.T.Helper()
+	tok, err := c.Provider.Mint(context.Background(), c.H.Request(name))
+	c.noteErr(err)
+	c.noteTok(tok)
+	if err != nil {
+		c.T.Fatalf("failed to mint %q: %v", name, err)
+	}
+	return tok
 }
 
 // Revoke revokes tok and records its requests.

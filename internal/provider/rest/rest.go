@@ -64,7 +64,10 @@ func check(o provider.Options, req provider.MintRequest) error {
 }
 
 // checkRequest checks the inputs against a loaded profile.
+// The name input is only a prefix here: package ledger appends the nonce
+// and fits the whole to max_name_length, so its length is not checked.
 func checkRequest(p *Profile, o provider.Options, req provider.MintRequest) error {
+	req.Name = ""
 	return errors.Join(append(checkOptions(p, o), checkMint(p, req)...)...)
 }
 
@@ -208,9 +211,8 @@ func expiry(format string, now time.Time, ttl time.Duration) any {
 }
 
 func (c *client) Mint(ctx context.Context, req provider.MintRequest) (*provider.Token, error) {
-	// A derived name is fitted here when the caller did not know the
-	// profile's limit (a name the user gave is checked by Check).
-	req.Name = provider.FitName(req.Name, c.p.MaxNameLength)
+	// Names arrive fitted to the profile's limit (package ledger); a longer
+	// one is refused by checkMint before anything is sent.
 	if err := errors.Join(checkMint(c.p, req)...); err != nil {
 		return nil, err
 	}

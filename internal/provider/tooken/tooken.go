@@ -37,6 +37,7 @@ var Spec = provider.Spec{
 	Name:           "tooken",
 	DefaultAPIURL:  DefaultAPIURL,
 	MaxNameLen:     MaxNameLen,
+	ListScope:      "the tokens:read scope",
 	Scopes:         Scopes,
 	ScopesRequired: true,
 	Check:          check,
