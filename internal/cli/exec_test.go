@@ -435,3 +435,52 @@ func sortedCopy(s []string) []string {
 	}
 	return out
 }
+
+// A create whose answer is lost: the ledger finds the token by its exact
+// name and revokes it; exec then runs with the retry's token and revokes
+// that too. Orphans 0.
+func TestExec_LostCreateIsSwept(t *testing.T) {
+	t.Parallel()
+	f, env := newFake(t)
+	f.Push("POST /v1/tokens", fake.Fault{After: true, Drop: true})
+	r := &execRun{env: env}
+	runExec(t, r, "exec", "--scopes", "tokens:read", "--export-env", "T", "--", self(), "exit", "0")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr.String())
+	}
+	if len(f.Store.All()) != 2 || len(f.Store.Live()) != 0 {
+		t.Errorf("minted %d, live %d: want 2 minted (one lost), none live", len(f.Store.All()), len(f.Store.Live()))
+	}
+}
+
+// When the lost create cannot be looked up, exec warns naming the exact
+// name it could not confirm, and revokes only its own token.
+func TestExec_UnconfirmedCleanupIsNamed(t *testing.T) {
+	t.Parallel()
+	f, env := newFake(t)
+	// Someone else's token with a similar name is never touched.
+	other := f.Store.Add(fake.Record{ID: "tok_other", Name: "tokenmint-cli-other", Secret: "tok_live_someoneelse0000000000"})
+	f.Push("POST /v1/tokens", fake.Fault{After: true, Drop: true})
+	deny := fake.Fault{Status: http.StatusForbidden, Body: `{"error":{"code":"forbidden","message":"missing scope tokens:read"}}`}
+	f.Push("GET /v1/tokens", deny, deny, deny, deny)
+	r := &execRun{env: env}
+	runExec(t, r, "exec", "--scopes", "tokens:read", "--export-env", "T", "--", self(), "exit", "0")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr.String())
+	}
+	var lost []fake.Record
+	for _, rec := range f.Store.Live() {
+		if rec.ID != other.ID {
+			lost = append(lost, rec)
+		}
+	}
+	if len(lost) != 1 {
+		t.Fatalf("want the lost create live (unconfirmed), got %d live of ours", len(lost))
+	}
+	if !strings.Contains(r.stderr.String(), lost[0].Name) {
+		t.Errorf("stderr does not name %q: %s", lost[0].Name, r.stderr.String())
+	}
+	if rec, _ := f.Store.Get(other.ID); rec.Revoked {
+		t.Error("exec revoked a token it did not mint")
+	}
+}
