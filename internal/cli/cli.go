@@ -209,7 +209,10 @@ func (c *cmd) printUsage(w io.Writer) {
 }
 
 func (c *cmd) httpClient(timeout time.Duration, service string) *httpx.Client {
-	opts := []httpx.Option{httpx.WithTimeout(timeout), httpx.WithMasker(c.masker), httpx.WithService(service)}
+	opts := []httpx.Option{httpx.WithTimeout(timeout), httpx.WithMasker(c.masker), httpx.WithService(service),
+		httpx.WithOnRetry(func(r httpx.Retry) {
+			c.logf("retrying a %s request in %s (attempt %d failed): %s", r.Method, r.Wait.Round(time.Millisecond), r.Attempt, oneLine(r.Err))
+		})}
 	if c.env.HTTPClient != nil {
 		opts = append(opts, httpx.WithHTTPClient(c.env.HTTPClient))
 	}

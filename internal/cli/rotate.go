@@ -65,11 +65,17 @@ func (c *cmd) rotate(ctx context.Context, args []string) error {
 	}
 	// Progress on stderr, one line per target as it finishes, so a long
 	// rotation is never silent.
-	var done atomic.Int64
+	// The targets are resolved first (key, repository IDs: "planned"),
+	// then written; each pass counts on its own.
+	var planned, done atomic.Int64
 	total := len(cfg.Targets)
 	progress := func(r ghsecret.Result) {
-		n := done.Add(1)
-		line := fmt.Sprintf("tokenmint: [%d/%d] %s: %s", n, total, redact.Neutralize(r.Label), r.Status)
+		counter, verb := &done, ""
+		if r.Status == ghsecret.StatusPlanned {
+			counter, verb = &planned, "resolved, "
+		}
+		n := counter.Add(1)
+		line := fmt.Sprintf("tokenmint: [%d/%d] %s: %s%s", n, total, redact.Neutralize(r.Label), verb, r.Status)
 		if r.Err != nil {
 			line += ": " + redact.Neutralize(oneLine(r.Err))
 		}
