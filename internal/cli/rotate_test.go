@@ -64,3 +64,25 @@ func TestMint_RetryReported(t *testing.T) {
 		t.Error("stderr holds the admin key")
 	}
 }
+
+// --dry-run stands alone (a bare boolean) and mints nothing.
+func TestRotate_DryRunBare(t *testing.T) {
+	t.Parallel()
+	f, env := newFake(t)
+	gh := ghsecrets.New(testGHToken)
+	gh.AutoRepos = true
+	srv := httptest.NewServer(gh)
+	t.Cleanup(srv.Close)
+	env["GITHUB_TOKEN"] = testGHToken
+	env["TOKENMINT_GITHUB_API_URL"] = srv.URL
+	r := run(t, env, "", "rotate", "--scopes", "tokens:read", "--secret-name", "API_TOKEN", "--secret-repositories", "o/a", "--dry-run", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, `"dry_run": true`) || len(f.Store.All()) != 0 {
+		t.Errorf("dry run minted %d tokens:\n%s", len(f.Store.All()), r.stdout)
+	}
+	if r := run(t, env, "", "rotate", "--scopes", "tokens:read", "--secret-name", "API_TOKEN", "--secret-repositories", "o/a", "--dry-run=maybe"); r.code != ExitUsage {
+		t.Errorf("--dry-run=maybe: exit %d, want 2", r.code)
+	}
+}
