@@ -89,7 +89,7 @@ func Run(s Spec) (Result, error) {
 		cmd.WaitDelay = 5 * time.Second
 	}
 	if s.NewGroup {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.SysProcAttr = newGroupAttr()
 	}
 	if err := cmd.Start(); err != nil {
 		return Result{}, &StartError{Command: s.Args[0], Err: err}
@@ -131,9 +131,7 @@ loop:
 }
 
 func forward(p *os.Process, sig os.Signal, group bool) {
-	if ss, ok := sig.(syscall.Signal); ok && group {
-		// The group may be gone already; nothing to do then.
-		_ = syscall.Kill(-p.Pid, ss)
+	if group && signalGroup(p.Pid, sig) {
 		return
 	}
 	_ = p.Signal(sig)

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package child turns a test binary into the COMMAND of an exec test: a
 // test's TestMain calls Main first, and the test runs its own binary
 // (os.Args[0]) with Env() added to the environment and a mode as the
