@@ -52,6 +52,8 @@ type Env struct {
 	// HTTPClient replaces the default client (tests).
 	HTTPClient *http.Client
 	Now        func() time.Time
+	// Sleep replaces the waits between retries (tests). Nil: real waits.
+	Sleep func(context.Context, time.Duration) error
 	// Terminal reports whether w is a terminal (tests). Nil: a character
 	// device check.
 	Terminal func(w io.Writer) bool
@@ -213,6 +215,9 @@ func (c *cmd) httpClient(timeout time.Duration, service string) *httpx.Client {
 		httpx.WithOnRetry(func(r httpx.Retry) {
 			c.logf("retrying a %s request in %s (attempt %d failed): %s", r.Method, r.Wait.Round(time.Millisecond), r.Attempt, oneLine(r.Err))
 		})}
+	if c.env.Sleep != nil {
+		opts = append(opts, httpx.WithClock(c.env.Now, c.env.Sleep))
+	}
 	if c.env.HTTPClient != nil {
 		opts = append(opts, httpx.WithHTTPClient(c.env.HTTPClient))
 	}

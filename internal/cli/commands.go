@@ -100,7 +100,7 @@ func (c *cmd) load(f *flagSet, manage bool) (*config.Config, provider.Provider, 
 
 // mintOptions tunes the ledger's create loop for a CLI call.
 func (c *cmd) mintOptions(cfg *config.Config) ledger.MintOptions {
-	return ledger.MintOptions{Provider: cfg.Provider, Scope: cfg.Spec.ListScope, Logf: c.logf}
+	return ledger.MintOptions{Provider: cfg.Provider, Scope: cfg.Spec.ListScope, Logf: c.logf, Sleep: c.env.Sleep}
 }
 
 // warnCleanup warns when the clean-up of a lost attempt could not be

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -484,5 +485,109 @@ func TestExec_UnconfirmedCleanupIsNamed(t *testing.T) {
 	}
 	if rec, _ := f.Store.Get(other.ID); rec.Revoked {
 		t.Error("exec revoked a token it did not mint")
+	}
+}
+
+// TestExec_Model runs exec with 1–3 tokens on their own fake services,
+// random faults on create, list and revoke, random COMMAND endings and
+// --revoke-failure, and checks the invariants of exec.go on each round:
+// a token of someone else is never revoked; COMMAND runs only when every
+// mint succeeded, and then exec exits with its status (1 only for a failed
+// revocation under --revoke-failure fail); otherwise exit 1 and "nothing
+// was run"; every token this call created is revoked or named on stderr;
+// no secret reaches stdout or stderr.
+func TestExec_Model(t *testing.T) {
+	t.Parallel()
+	seed := time.Now().UnixNano()
+	if v := os.Getenv("EXEC_MODEL_SEED"); v != "" {
+		fmt.Sscan(v, &seed)
+	}
+	t.Logf("seed %d (EXEC_MODEL_SEED=%d to replay)", seed, seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 14))
+	drop := fake.Fault{After: true, Drop: true}
+	status := func(code int) fake.Fault {
+		return fake.Fault{Status: code, Body: `{"error":{"code":"x","message":"fault"}}`}
+	}
+	postFaults := [][]fake.Fault{nil, nil, {drop}, {status(500)}, {status(429)}, {status(403)}, {drop, drop}}
+	listFaults := [][]fake.Fault{nil, nil, {status(500)}, {status(403), status(403), status(403), status(403)}}
+	deleteFaults := [][]fake.Fault{nil, nil, {status(503)}, {status(403)}, {drop}}
+	endings := []string{"0", "3", "TERM"}
+	for round := 0; round < 30; round++ {
+		n := 1 + rng.IntN(3)
+		type svc struct {
+			f       *faketooken.Server
+			key     string
+			foreign string
+		}
+		var svcs []svc
+		var cfg strings.Builder
+		cfg.WriteString("tokens:\n")
+		env := map[string]string{}
+		for i := 0; i < n; i++ {
+			key := fmt.Sprintf("tok_live_modelkey%02d%02d0000000000000000", round, i)
+			f := faketooken.New(key, nil)
+			srv := httptest.NewServer(f)
+			t.Cleanup(srv.Close)
+			foreign := f.Store.Add(fake.Record{ID: fmt.Sprintf("tok_foreign%d", i), Name: "tokenmint-cli-foreign", Secret: "tok_live_foreignsecret000000000000"})
+			f.Push("POST /v1/tokens", postFaults[rng.IntN(len(postFaults))]...)
+			f.Push("GET /v1/tokens", listFaults[rng.IntN(len(listFaults))]...)
+			f.Push("DELETE /v1/tokens/{id}", deleteFaults[rng.IntN(len(deleteFaults))]...)
+			env[fmt.Sprintf("KEY%d", i)] = key
+			fmt.Fprintf(&cfg, "  - {provider: tooken, api-url: %q, admin-key-env: KEY%d, scopes: tokens:read, export-env: T%d}\n", srv.URL+"/v1", i, i)
+			svcs = append(svcs, svc{f, key, foreign.ID})
+		}
+		ending := endings[rng.IntN(len(endings))]
+		mode := []string{"warn", "fail"}[rng.IntN(2)]
+		var out, errb syncBuf
+		code := Run(context.Background(), Env{
+			Args:    []string{"exec", "--config", writeConfig(t, cfg.String()), "--revoke-failure", mode, "--", self(), "ran", ending},
+			Stdin:   strings.NewReader(""), Stdout: &out, Stderr: &errb,
+			Getenv:  func(k string) string { return env[k] },
+			Environ: func() []string { return append(os.Environ(), child.Env()) },
+			Signals: make(chan os.Signal),
+			Sleep:   func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		})
+		stdout, stderr := out.String(), errb.String()
+		fail := func(format string, args ...any) {
+			t.Helper()
+			t.Fatalf("seed %d round %d (%d tokens, COMMAND %s, %s): %s\nexit %d\nstdout %q\nstderr:\n%s", seed, round, n, ending, mode, fmt.Sprintf(format, args...), code, stdout, stderr)
+		}
+		ran := strings.Contains(stdout, "ran")
+		if os.Getenv("EXEC_MODEL_DEBUG") != "" {
+			t.Logf("round %d: ran %v exit %d warned %v", round, ran, code, strings.Contains(stderr, "warning"))
+		}
+		want := map[string]int{"0": 0, "3": 3, "TERM": 143}[ending]
+		switch {
+		case ran && code != want && !(mode == "fail" && want == 0 && code == ExitFail && strings.Contains(stderr, "failed to revoke")):
+			fail("COMMAND ran: exit %d, want %d", code, want)
+		case !ran && (code != ExitFail || !strings.Contains(stderr, "nothing was run")):
+			fail("COMMAND did not run: want exit 1 and 'nothing was run'")
+		}
+		for i, s := range svcs {
+			for _, rec := range s.f.Store.All() {
+				if rec.ID == s.foreign {
+					if rec.Revoked {
+						fail("service %d: exec revoked a token it did not mint", i)
+					}
+					continue
+				}
+				if !rec.Revoked && !strings.Contains(stderr, rec.ID) && !strings.Contains(stderr, rec.Name) {
+					fail("service %d: token %s (%s) left live without a warning naming it", i, rec.ID, rec.Name)
+				}
+				if strings.Contains(stdout+stderr, rec.Secret) {
+					fail("a minted token reached the output")
+				}
+			}
+			if strings.Contains(stdout+stderr, s.key) {
+				fail("an admin key reached the output")
+			}
+		}
+		if ran {
+			for i, s := range svcs {
+				if len(s.f.Store.All()) < 2 {
+					fail("COMMAND ran but service %d minted nothing", i)
+				}
+			}
+		}
 	}
 }

@@ -6,6 +6,7 @@
 // arguments:
 //
 //	exit N                 exit with status N
+//	ran N                  say "ran" on stdout, then exit N (TERM: end by SIGTERM)
 //	kill SIG               end by signal SIG (TERM, INT, HUP, KILL)
 //	print VAR              print the value of $VAR raw, base64, URL-encoded,
 //	                       split across two writes, and inside a 200 KB line
@@ -51,6 +52,15 @@ func run(args []string) int {
 	}
 	switch args[0] {
 	case "exit":
+		n, _ := strconv.Atoi(args[1])
+		return n
+	case "ran":
+		fmt.Println("ran")
+		if args[1] == "TERM" {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+			time.Sleep(10 * time.Second)
+			return 101
+		}
 		n, _ := strconv.Atoi(args[1])
 		return n
 	case "kill":
