@@ -540,8 +540,8 @@ func TestExec_Model(t *testing.T) {
 		mode := []string{"warn", "fail"}[rng.IntN(2)]
 		var out, errb syncBuf
 		code := Run(context.Background(), Env{
-			Args:    []string{"exec", "--config", writeConfig(t, cfg.String()), "--revoke-failure", mode, "--", self(), "ran", ending},
-			Stdin:   strings.NewReader(""), Stdout: &out, Stderr: &errb,
+			Args:  []string{"exec", "--config", writeConfig(t, cfg.String()), "--revoke-failure", mode, "--", self(), "ran", ending},
+			Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
 			Getenv:  func(k string) string { return env[k] },
 			Environ: func() []string { return append(os.Environ(), child.Env()) },
 			Signals: make(chan os.Signal),
