@@ -2,6 +2,7 @@ package action
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +31,15 @@ func Post(ctx context.Context, rt *Runtime) error {
 		l = &ledger.Ledger{}
 	}
 	pending := l.Pending()
+	// Tokens the service confirmed: the one handed out (token-id), and any
+	// whose answer main read but did not live to hand out.
+	ids := l.MintedIDs()
+	if id != "" && !slices.Contains(ids, id) {
+		ids = append([]string{id}, ids...)
+	}
+	if id == "" && len(ids) > 0 {
+		id = ids[0]
+	}
 	if providerName == "" || (id == "" && secret == "" && len(pending) == 0 && lerr == nil) {
 		return nil // nothing was minted
 	}
@@ -91,11 +101,20 @@ func Post(ctx context.Context, rt *Runtime) error {
 
 	var failed error
 	switch {
-	case wanted:
+	case wanted && secret != "":
+		// github-app: its revocation authenticates with the token itself.
 		if err := p.Revoke(ctx, provider.Token{ID: id, Secret: redact.Secret(secret)}); err != nil {
 			failed = fail("failed to revoke token %s: %v", what, err)
 		} else {
 			rt.infof("Revoked token %s", what)
+		}
+	case wanted:
+		for _, tid := range ids {
+			if err := p.Revoke(ctx, provider.Token{ID: tid}); err != nil {
+				failed = fail("failed to revoke token %s: %v", redact.Neutralize(tid), err)
+			} else {
+				rt.infof("Revoked token %s", redact.Neutralize(tid))
+			}
 		}
 	case id != "" || secret != "":
 		rt.noticef("tokenmint: token %s is kept (revocation not wanted)", what)

@@ -8,9 +8,12 @@
 package fake
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -217,6 +220,10 @@ type Fault struct {
 	// HugeBody streams this many bytes of JSON-looking filler as the body
 	// of a successful answer.
 	HugeBody int64
+	// Late holds the request without an answer until the client gives up
+	// (its connection or context ends, or Delay passes when set), then does
+	// the work: a create committed after its caller timed out.
+	Late bool
 }
 
 // Server is the fault-injecting, request-counting shell around a service's
@@ -229,16 +236,20 @@ type Server struct {
 	faults   map[string][]Fault
 	counts   map[string]int
 	requests []string
+	lateDone int
+	// raw serves the routes' own handlers, without faults (Transport).
+	raw *http.ServeMux
 }
 
 // NewServer returns a Server with an empty store.
 func NewServer() *Server {
-	return &Server{Store: NewStore(), mux: http.NewServeMux(), faults: map[string][]Fault{}, counts: map[string]int{}}
+	return &Server{Store: NewStore(), mux: http.NewServeMux(), faults: map[string][]Fault{}, counts: map[string]int{}, raw: http.NewServeMux()}
 }
 
 // Handle registers h for pattern ("POST /v1/tokens"); the pattern is also
 // the route key for faults and counts.
 func (s *Server) Handle(pattern string, h http.HandlerFunc) {
+	s.raw.HandleFunc(pattern, h)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.serve(pattern, h, w, r)
 	})
@@ -309,6 +320,10 @@ func (s *Server) serve(route string, h http.HandlerFunc, w http.ResponseWriter, 
 		h(w, r)
 		return
 	}
+	if f.Late {
+		s.late(w, r, h, f)
+		return
+	}
 	if !f.After {
 		if f.Delay > 0 {
 			sleepOrDone(r, f.Delay)
@@ -324,6 +339,31 @@ func (s *Server) serve(route string, h http.HandlerFunc, w http.ResponseWriter, 
 		return
 	}
 	s.replay(w, r, h, f)
+}
+
+// late reads the request, waits until the client is gone, then runs the
+// handler into a recorder (the work is done, nobody hears of it).
+func (s *Server) late(w http.ResponseWriter, r *http.Request, h http.HandlerFunc, f Fault) {
+	body, _ := io.ReadAll(r.Body)
+	wait := f.Delay
+	if wait <= 0 {
+		wait = 5 * time.Minute
+	}
+	sleepOrDone(r, wait)
+	r2 := r.Clone(context.WithoutCancel(r.Context()))
+	r2.Body = io.NopCloser(bytes.NewReader(body))
+	h(httptest.NewRecorder(), r2)
+	s.mu.Lock()
+	s.lateDone++
+	s.mu.Unlock()
+	drop(w)
+}
+
+// LateCommits counts Late faults whose work was done.
+func (s *Server) LateCommits() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lateDone
 }
 
 // replay runs the real handler into a recorder, then answers as f says.
