@@ -483,9 +483,6 @@ func checkRotation(c *Config, v Values) []error {
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// scopeLike is what an error may quote of a scope item: short and plain.
-var scopeLike = regexp.MustCompile(`^[A-Za-z0-9:._/-]{1,24}$`)
-
 // refusedEnv are names that change how later steps run.
 var refusedEnv = []string{
 	"PATH", "BASH_ENV", "ENV", "NODE_OPTIONS", "NODE_PATH", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME",
