@@ -14,7 +14,7 @@ import (
 func extraCommands() map[string]cli.Command {
 	return map[string]cli.Command{
 		"relay":       {Summary: "receive Tooken webhooks and trigger GitHub workflows (repository_dispatch)", Run: runRelay},
-		"fake-server": {Summary: "serve the bundled fake token services on 127.0.0.1", Run: runFakeServer},
+		"fake-server": {Summary: "serve the bundled fake token services on 127.0.0.1", Run: fakeserver.Main},
 	}
 }
 
@@ -22,16 +22,6 @@ func extraCommands() map[string]cli.Command {
 func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	err := relay.Main(ctx, args, stdout, stderr, getenv)
 	var ue *relay.UsageError
-	if errors.As(err, &ue) {
-		return &cli.UsageError{Err: err}
-	}
-	return err
-}
-
-// runFakeServer maps the fake server's usage errors onto the CLI's (exit 2).
-func runFakeServer(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	err := fakeserver.Main(ctx, args, stdout, stderr, getenv)
-	var ue *fakeserver.UsageError
 	if errors.As(err, &ue) {
 		return &cli.UsageError{Err: err}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tokenmint/tokenmint/internal/cli"
+	"github.com/tokenmint/tokenmint/internal/fakeserver"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -54,7 +56,23 @@ func TestHelp_Golden(t *testing.T) {
 	for _, name := range commands {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			if name == "fake-server" {
+				// Its package prints the help; a build without the fakes
+				// links only a stub (then tokenmint fake-server --help is a
+				// usage error saying how to get them).
+				var out bytes.Buffer
+				if err := fakeserver.Main(context.Background(), []string{"--help"}, &out, io.Discard, func(string) string { return "" }); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, filepath.Join("help", name+".golden"), out.String())
+				if code, o, _ := runCLI(name, "--help"); code == 0 && o != out.String() {
+					t.Errorf("tokenmint fake-server --help differs from the fake server's help")
+				}
+			}
 			code, out, errOut := runCLI(name, "--help")
+			if name == "fake-server" && code == cli.ExitUsage {
+				return // a build without the fakes
+			}
 			if code != 0 || errOut != "" {
 				t.Fatalf("%s --help: exit %d, stderr %q", name, code, errOut)
 			}
@@ -89,4 +107,14 @@ func TestHelp_Golden(t *testing.T) {
 			t.Errorf("no command: exit %d, stdout %q", c3, o3)
 		}
 	})
+}
+
+// A bad flag of an extra command is a usage error (exit 2), like the CLI's.
+func TestExtra_UsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"relay", "fake-server"} {
+		if code, _, errOut := runCLI(name, "--bogus"); code != cli.ExitUsage || errOut == "" {
+			t.Errorf("%s --bogus: exit %d, stderr %q; want 2 and a message", name, code, errOut)
+		}
+	}
 }

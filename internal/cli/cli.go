@@ -122,6 +122,11 @@ func Run(ctx context.Context, e Env) int {
 	if errors.As(err, &ue) {
 		return ExitUsage
 	}
+	// Another package's usage error (fake-server's) says so itself.
+	var ou interface{ UsageError() bool }
+	if errors.As(err, &ou) && ou.UsageError() {
+		return ExitUsage
+	}
 	if ies, rest := inputerr.List(err); len(ies) > 0 && len(rest) == 0 {
 		return ExitUsage
 	}

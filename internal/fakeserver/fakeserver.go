@@ -103,11 +103,13 @@ func New() (*Services, http.Handler) {
 	return s, mux
 }
 
-// UsageError is a bad flag or argument: the CLI exits 2.
+// UsageError is a bad flag or argument: the CLI exits 2 (it asks
+// UsageError()).
 type UsageError struct{ Err error }
 
-func (e *UsageError) Error() string { return e.Err.Error() }
-func (e *UsageError) Unwrap() error { return e.Err }
+func (e *UsageError) Error() string    { return e.Err.Error() }
+func (e *UsageError) Unwrap() error    { return e.Err }
+func (e *UsageError) UsageError() bool { return true }
 
 // options are the command's flags.
 type options struct {
