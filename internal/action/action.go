@@ -53,6 +53,14 @@ type Runtime struct {
 	// Backoff shortens retry waits (tests); zero keeps the defaults.
 	Backoff time.Duration
 
+	// Environ lists the environment, where undeclared INPUT_PERMISSION-*
+	// inputs are found (nil: os.Environ). A test that sets Getenv sets
+	// Environ to match.
+	Environ func() []string
+	// announcer records what this phase told the runner to mask, apart
+	// from what masker knows (see mask.go).
+	announcer *redact.Announcer
+
 	masker *redact.Masker
 	gha    *githubactions.Action
 	files  *FileCommands
@@ -70,6 +78,9 @@ func (r *Runtime) init() {
 	if r.Getenv == nil {
 		r.Getenv = os.Getenv
 	}
+	if r.Environ == nil {
+		r.Environ = os.Environ
+	}
 	if r.Stdout == nil {
 		r.Stdout = os.Stdout
 	}
@@ -78,19 +89,8 @@ func (r *Runtime) init() {
 		githubactions.WithWriter(&maskingWriter{w: r.Stdout, m: r.masker}),
 		githubactions.WithGetenv(r.Getenv),
 	)
+	r.announcer = redact.NewAnnouncer(r.gha.AddMask)
 	r.files = &FileCommands{Getenv: r.Getenv}
-}
-
-// mask registers a secret with the runner (each form: lines, base64,
-// URL-encoded) and with the local masker. Call it before anything that
-// could print the value.
-func (r *Runtime) mask(value string) {
-	if strings.TrimSpace(value) == "" {
-		return
-	}
-	for _, f := range r.masker.Add(value) {
-		r.gha.AddMask(f)
-	}
 }
 
 // protect registers a secret with the local masker only (before the
@@ -160,6 +160,9 @@ func (r *Runtime) Values() config.Values {
 	v := config.Values{}
 	for _, in := range config.AllInputs() {
 		v[in.Name] = r.Getenv("INPUT_" + strings.ToUpper(in.Name))
+	}
+	for k, val := range config.UndeclaredPermissionInputs(r.Environ()) {
+		v[k] = val
 	}
 	return v
 }

@@ -16,13 +16,10 @@ import (
 // ErrFailed (exit 1) after doing so.
 func Main(ctx context.Context, rt *Runtime) error {
 	rt.init()
-	// Secrets are known to the local masker before anything is printed, so
-	// no line (even an error) can carry them; the runner is told below,
-	// once the inputs are valid.
+	// 2 (first, so it precedes every other line, input errors included).
+	// Mask every secret input, as given.
+	rt.maskSecretInputs()
 	vals := rt.Values()
-	for _, name := range []string{"admin-key", "private-key", "github-token"} {
-		rt.protect(vals[name])
-	}
 	env := config.EnvFrom(rt.Getenv)
 	env.Now = rt.Now
 
@@ -33,7 +30,8 @@ func Main(ctx context.Context, rt *Runtime) error {
 		return ErrFailed
 	}
 
-	// 2. Mask the admin credential and the GitHub token (each line, the PEM).
+	// 2. And as parsed (an alias resolved); forms already announced are
+	// not repeated.
 	rt.mask(cfg.AdminKey.Reveal())
 	rt.mask(cfg.GitHubToken.Reveal())
 

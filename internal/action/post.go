@@ -43,6 +43,7 @@ func Post(ctx context.Context, rt *Runtime) error {
 	if providerName == "" || (id == "" && secret == "" && len(pending) == 0 && lerr == nil) {
 		return nil // nothing was minted
 	}
+	rt.maskSecretInputs() // before any other line (spec main-phase step 2, per phase)
 	adminKey := rt.input("admin-key")
 	if adminKey == "" {
 		adminKey = rt.input("private-key") // create-github-app-token's name

@@ -25,6 +25,11 @@ var mdEscape = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "`", "'"
 // mdCell makes server or user text safe inside a Markdown table cell.
 func mdCell(s string) string { return mdEscape.Replace(redact.Neutralize(s)) }
 
+// nameNote tells the summary's reader why the name ends in random
+// characters (package ledger).
+const nameNote = "The token name ends in random characters drawn for this step run: every name tokenmint sends is recorded first, " +
+	"and it only ever revokes tokens whose exact name it recorded, never another job's."
+
 // writeSummary appends the job summary table. It never holds a secret:
 // every cell is built from non-secret fields and passed through the masker
 // by the caller's writer as well.
@@ -63,7 +68,7 @@ func writeSummary(rt *Runtime, cfg *config.Config, tok *provider.Token, plan str
 	for _, r := range rows {
 		t.AppendRow(table.Row{mdCell(r[0]), mdCell(r[1])})
 	}
-	md := "### tokenmint\n\n" + t.RenderMarkdown() + "\n"
+	md := "### tokenmint\n\n" + t.RenderMarkdown() + "\n\n" + nameNote + "\n"
 	if len(targets) > 0 {
 		tt := table.NewWriter()
 		tt.AppendHeader(table.Row{"Secret target", "Result"})

@@ -102,7 +102,8 @@ func isBool(f *flag.Flag) bool {
 }
 
 // wrap breaks text into lines of at most width columns (words longer than
-// that stay whole), each starting with indent. Lines of text that start
+// that stay whole, and a parenthesized group such as "(env NAME)" is never
+// split), each starting with indent. Lines of text that start
 // with two spaces are kept as they are (examples).
 func wrap(text, indent string, width int) string {
 	var b strings.Builder
@@ -112,7 +113,7 @@ func wrap(text, indent string, width int) string {
 			continue
 		}
 		line := indent
-		for _, word := range strings.Fields(para) {
+		for _, word := range units(para) {
 			if len(line) > len(indent) && len(line)+1+len(word) > width {
 				b.WriteString(line + "\n")
 				line = indent
@@ -125,4 +126,35 @@ func wrap(text, indent string, width int) string {
 		b.WriteString(line + "\n")
 	}
 	return b.String()
+}
+
+// units splits text into words, keeping a short parenthesized group of
+// words ("(default 30s; env TOKENMINT_TIMEOUT)", at most 40 columns) as
+// one, and "(env" or "(default" always with the word after it.
+func units(text string) []string {
+	words := strings.Fields(text)
+	var out []string
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if strings.HasPrefix(w, "(") && !strings.HasSuffix(w, ")") {
+			// The whole group when it is short.
+			j, n := i, len(w)
+			for j+1 < len(words) && !strings.HasSuffix(words[j], ")") && n <= 40 {
+				j++
+				n += 1 + len(words[j])
+			}
+			if strings.HasSuffix(words[j], ")") && n <= 40 {
+				out = append(out, strings.Join(words[i:j+1], " "))
+				i = j
+				continue
+			}
+			if (w == "(env" || w == "(default") && i+1 < len(words) {
+				out = append(out, w+" "+words[i+1])
+				i++
+				continue
+			}
+		}
+		out = append(out, w)
+	}
+	return out
 }

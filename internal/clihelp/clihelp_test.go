@@ -57,4 +57,12 @@ func TestWrite(t *testing.T) {
 			t.Errorf("line longer than 80 columns: %q", line)
 		}
 	}
+	// "(env NAME)" is never split, even where it would straddle the edge.
+	fs2 := flag.NewFlagSet("y", flag.ContinueOnError)
+	fs2.String("addr", "", "Groo application client ID; GitHub App client ID or numeric app ID.")
+	var b2 bytes.Buffer
+	clihelp.Write(&b2, clihelp.Page{Usage: "y", Env: map[string]string{"addr": "TOKENMINT_CLIENT_ID"}}, fs2)
+	if !strings.Contains(b2.String(), "\n      (env TOKENMINT_CLIENT_ID)\n") {
+		t.Errorf("the env group was split:\n%s", b2.String())
+	}
 }

@@ -214,6 +214,13 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 		}
 	}
 
+	// A permission-* input no row of the permission table declares (a
+	// typo, or a name GitHub does not document) is an error whatever the
+	// provider: dropping it could mint a token with every permission.
+	if err := githubapp.CheckPermissionInputs(undeclaredPermissionNames(v)); err != nil {
+		errs = append(errs, err)
+	}
+
 	// create-github-app-token's input names (app-id, private-key,
 	// permission-<name>, skip-token-revoke, github-api-url) resolve onto
 	// ours for github-app; for other providers they are mistakes.
@@ -483,37 +490,6 @@ func checkRotation(c *Config, v Values) []error {
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// refusedEnv are names that change how later steps run.
-var refusedEnv = []string{
-	"PATH", "BASH_ENV", "ENV", "NODE_OPTIONS", "NODE_PATH", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME",
-	"PERL5LIB", "PERL5OPT", "RUBYLIB", "RUBYOPT", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
-	"CLASSPATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_ASKPASS", "SSH_ASKPASS", "GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL",
-	"GIT_CONFIG_SYSTEM", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "PROMPT_COMMAND", "IFS", "PS4", "SHELLOPTS",
-	"BASHOPTS", "HOME", "SHELL", "TMPDIR", "GOFLAGS", "GOPROXY", "CGO_LDFLAGS", "DOTNET_STARTUP_HOOKS",
-	"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE",
-	"REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "DYLD_INSERT_LIBRARIES", "CI",
-}
-
-// refusedPrefixes are families of names the runner or loaders own.
-var refusedPrefixes = []string{"LD_", "DYLD_", "GITHUB_", "RUNNER_", "ACTIONS_", "INPUT_", "STATE_", "GIT_CONFIG_"}
-
-// CheckEnvName validates an export-env name.
-func CheckEnvName(name string) error {
-	if !envName.MatchString(name) {
-		return errors.New("must match [A-Za-z_][A-Za-z0-9_]*")
-	}
-	up := strings.ToUpper(name)
-	if slices.Contains(refusedEnv, up) {
-		return errors.New("must not name a variable that changes how later steps run (PATH, BASH_ENV, NODE_OPTIONS, …); pick a name of your own such as API_TOKEN")
-	}
-	for _, p := range refusedPrefixes {
-		if strings.HasPrefix(up, p) {
-			return fmt.Errorf("must not start with %s: those names belong to the runner or the loader; pick a name of your own such as API_TOKEN", p)
-		}
-	}
-	return nil
-}
-
 // CheckURL applies httpx.CheckBaseURL (the one base-URL policy).
 func CheckURL(raw string) error {
 	_, err := httpx.CheckBaseURL(raw)
@@ -531,7 +507,12 @@ func SplitList(s string) []string {
 	return out
 }
 
-// ParseTTL accepts a Go duration or whole days ("7d"); it must be > 0.
+// MinTTL is the shortest ttl: every provider counts expiry in whole
+// seconds (RFC 3339 times, expiresIn seconds).
+const MinTTL = time.Second
+
+// ParseTTL accepts a Go duration or whole days ("7d"); it must be at least
+// MinTTL.
 func ParseTTL(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	var d time.Duration
@@ -550,6 +531,9 @@ func ParseTTL(s string) (time.Duration, error) {
 	}
 	if d <= 0 {
 		return 0, errors.New("must be more than 0")
+	}
+	if d < MinTTL {
+		return 0, errors.New("must be at least 1s: every provider counts expiry in whole seconds, and a shorter token would die before a later step can use it")
 	}
 	return d, nil
 }

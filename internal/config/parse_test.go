@@ -291,6 +291,40 @@ func TestCheckEnvName(t *testing.T) {
 		{"GIT_CONFIG_KEY_0", false},
 		{"HTTPS_PROXY", false},
 		{"GITHUBX", true},
+		// The names the issue saw accepted, one per family.
+		{"DOCKER_HOST", false},
+		{"GIT_PROXY_COMMAND", false},
+		{"GIT_EXTERNAL_DIFF", false},
+		{"LESSOPEN", false},
+		{"RUSTC_WRAPPER", false},
+		{"npm_config_script_shell", false},
+		{"NPM_CONFIG_REGISTRY", false},
+		{"PIP_INDEX_URL", false},
+		{"CARGO_HOME", false},
+		{"PYTHONSTARTUP", false},
+		{"PERL5OPT", false},
+		{"RUBYOPT", false},
+		{"JAVA_TOOL_OPTIONS", false},
+		{"ZDOTDIR", false},
+		{"PROMPT_COMMAND", false},
+		{"ftp_proxy", false},
+		{"SSL_CERT_FILE", false},
+		{"SSLKEYLOGFILE", false},
+		{"KUBECONFIG", false},
+		{"GOPROXY", false},
+		{"GLIBC_TUNABLES", false},
+		{"XDG_CONFIG_HOME", false},
+		// Registry credential variables are what export-env is for.
+		{"NODE_AUTH_TOKEN", true},
+		{"CARGO_REGISTRY_TOKEN", true},
+		{"CARGO_REGISTRIES_MY_REG_TOKEN", true},
+		{"UV_PUBLISH_TOKEN", true},
+		{"POETRY_PYPI_TOKEN_PYPI", true},
+		// Near misses stay allowed.
+		{"GOOGLE_TOKEN", true},
+		{"DOCKERHUB_TOKEN", true},
+		{"PROXY_TOKEN", true},
+		{"LESSON", true},
 	}
 	for _, tc := range cases {
 		t.Run(strings.ToLower(strings.NewReplacer(" ", "_", "=", "_", "-", "_").Replace(tc.name))+"_case", func(t *testing.T) {
@@ -300,6 +334,36 @@ func TestCheckEnvName(t *testing.T) {
 				t.Fatalf("CheckEnvName(%q) = %v (-want ok +got ok):\n%s", tc.name, err, diff)
 			}
 		})
+	}
+}
+
+// TestCheckEnvName_EveryFamily instantiates every pattern of every
+// family (each * as a word) and checks it is refused under that family,
+// and every exception is accepted.
+func TestCheckEnvName_EveryFamily(t *testing.T) {
+	t.Parallel()
+	for _, f := range config.RefusedEnv {
+		for _, p := range f.Patterns {
+			name := strings.ReplaceAll(p, "*", "X")
+			err := config.CheckEnvName(name)
+			var ee *config.EnvNameError
+			if !errors.As(err, &ee) {
+				t.Errorf("CheckEnvName(%q) = %v, want refused as %s", name, err, f.Family)
+				continue
+			}
+			if ee.Family != f.Family || !strings.Contains(err.Error(), f.Family) {
+				t.Errorf("CheckEnvName(%q) family = %q, want %q (%v)", name, ee.Family, f.Family, err)
+			}
+			if lower := strings.ToLower(name); config.CheckEnvName(lower) == nil {
+				t.Errorf("CheckEnvName(%q) accepted the lower-case spelling", lower)
+			}
+		}
+		for _, p := range f.Except {
+			name := strings.ReplaceAll(p, "*", "X")
+			if err := config.CheckEnvName(name); err != nil {
+				t.Errorf("CheckEnvName(%q) = %v, want accepted (a registry credential variable)", name, err)
+			}
+		}
 	}
 }
 
@@ -328,6 +392,11 @@ func TestParseTTL(t *testing.T) {
 		{"1e3d", 0, false},
 		{"1hd", 0, false},
 		{"+2d", 48 * time.Hour, true},
+		{"1s", time.Second, true},
+		{"1.5s", 1500 * time.Millisecond, true},
+		{"999ms", 0, false},
+		{"500ms", 0, false},
+		{"1ns", 0, false},
 	}
 	for _, tc := range cases {
 		t.Run("ttl_"+tc.in, func(t *testing.T) {

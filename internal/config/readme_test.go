@@ -46,3 +46,23 @@ func TestREADME_DocumentsEveryInputAndOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestREADME_ListsRefusedEnv keeps the README's export-env list equal to
+// RefusedEnv: one line per family, its patterns in order, then its
+// exceptions.
+func TestREADME_ListsRefusedEnv(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(data)
+	start, end := strings.Index(readme, "<!-- refused-env:start -->\n"), strings.Index(readme, "<!-- refused-env:end -->")
+	if start < 0 || end < start {
+		t.Fatal("README has no refused-env section")
+	}
+	got := readme[start+len("<!-- refused-env:start -->\n") : end]
+	if want := RefusedEnvMarkdown(); got != want {
+		t.Errorf("README's refused-env list differs from config.RefusedEnv; replace it with:\n%s", want)
+	}
+}

@@ -77,10 +77,13 @@ func TestAction_BadInput(t *testing.T) {
 			if n := e.fake.Total(); n != 0 {
 				t.Errorf("%d request(s) sent for a bad input", n)
 			}
-			for _, out := range j.Printed {
-				if strings.Contains(out, adminKey) {
-					t.Errorf("admin key appears in the output")
-				}
+			// The key is announced to the runner before the error line (spec
+			// main-phase step 2), and printed nowhere else.
+			if leaks := j.Leaks([]string{adminKey}); len(leaks) > 0 {
+				t.Errorf("admin key appears in the output: %v", leaks)
+			}
+			if missing := main.Unannounced(Forms(j.Inputs["admin-key"])); len(missing) > 0 {
+				t.Errorf("admin key not announced before the error line: %v", missing)
 			}
 			if v, ok := tc.inputs[tc.input]; ok && len(v) > 3 && strings.Contains(errs[0], v) && tc.input != "provider" && tc.input != "export-env" {
 				t.Errorf("error echoes the bad value %q: %s", v, errs[0])

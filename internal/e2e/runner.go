@@ -120,12 +120,17 @@ type Job struct {
 	Secrets []string
 
 	bins Binaries
+	// signal is sent instead of SIGKILL by MainSignal.
+	signal os.Signal
 	// written holds every file under Dir that a phase created or changed
 	// (paths relative to Dir).
 	written map[string]bool
 	// Printed is everything both phases printed, stdout and stderr, in
 	// order per stream.
 	Printed []string
+	// Phases are the phases run so far, in order, each with its own
+	// output: masking is checked per phase (see Phase.Unannounced).
+	Phases  []Phase
 	State   map[string]string
 	Outputs map[string]string
 	EnvOut  map[string]string
@@ -134,6 +139,7 @@ type Job struct {
 
 // Phase is the result of one phase.
 type Phase struct {
+	Name           string // "main" or "post"
 	Stdout, Stderr string
 	ExitCode       int
 }
@@ -186,6 +192,13 @@ func (j *Job) environ(state map[string]string) []string {
 		}
 		env["INPUT_"+strings.ToUpper(in.Name)] = v
 	}
+	// A with: key the action does not declare arrives too (the runner
+	// warns and sets it anyway).
+	for k, v := range j.Inputs {
+		if _, ok := env["INPUT_"+strings.ToUpper(k)]; !ok {
+			env["INPUT_"+strings.ToUpper(k)] = v
+		}
+	}
 	for k, v := range state {
 		env["STATE_"+k] = v
 	}
@@ -200,17 +213,25 @@ func (j *Job) environ(state map[string]string) []string {
 }
 
 // Main runs the main phase through the entry-point shim.
-func (j *Job) Main(t testing.TB) Phase { return j.run(t, j.bins.EntryMain, nil, nil) }
+func (j *Job) Main(t testing.TB) Phase { return j.run(t, "main", j.bins.EntryMain, nil, nil) }
 
 // Post runs the post phase with the state main saved.
-func (j *Job) Post(t testing.TB) Phase { return j.run(t, j.bins.EntryPost, j.State, nil) }
+func (j *Job) Post(t testing.TB) Phase { return j.run(t, "post", j.bins.EntryPost, j.State, nil) }
 
 // MainUntil starts main and kills it (SIGKILL) once until() is true.
 func (j *Job) MainUntil(t testing.TB, until func() bool) Phase {
-	return j.run(t, j.bins.EntryMain, nil, until)
+	return j.run(t, "main", j.bins.EntryMain, nil, until)
 }
 
-func (j *Job) run(t testing.TB, bin string, state map[string]string, killWhen func() bool) Phase {
+// MainSignal starts main and sends it sig once until() is true (the
+// runner cancelling a step sends SIGINT, then SIGTERM), then waits for it.
+func (j *Job) MainSignal(t testing.TB, sig os.Signal, until func() bool) Phase {
+	j.signal = sig
+	defer func() { j.signal = nil }()
+	return j.run(t, "main", j.bins.EntryMain, nil, until)
+}
+
+func (j *Job) run(t testing.TB, name, bin string, state map[string]string, killWhen func() bool) Phase {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -235,7 +256,11 @@ func (j *Job) run(t testing.TB, bin string, state map[string]string, killWhen fu
 				break loop
 			case <-tick.C:
 				if killWhen() {
-					_ = cmd.Process.Kill()
+					if j.signal != nil {
+						_ = cmd.Process.Signal(j.signal)
+					} else {
+						_ = cmd.Process.Kill()
+					}
 					err = <-done
 					break loop
 				}
@@ -245,7 +270,7 @@ func (j *Job) run(t testing.TB, bin string, state map[string]string, killWhen fu
 	} else {
 		err = <-done
 	}
-	p := Phase{Stdout: stdout.String(), Stderr: stderr.String()}
+	p := Phase{Name: name, Stdout: stdout.String(), Stderr: stderr.String()}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
@@ -255,6 +280,7 @@ func (j *Job) run(t testing.TB, bin string, state map[string]string, killWhen fu
 		t.Fatalf("failed to run %s: %v", bin, err)
 	}
 	j.Printed = append(j.Printed, p.Stdout, p.Stderr)
+	j.Phases = append(j.Phases, p)
 	for path, sum := range snapshot(j.Dir) {
 		if before[path] != sum {
 			if j.written == nil {
@@ -533,24 +559,102 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// MaskedBeforeUse checks that every secret that appears in an
-// ::add-mask:: line does so before any other line of the same stream
-// could have carried it (the runner masks only lines after the command).
-// It returns the secrets that were never masked.
+// Unmasked returns (as short hints, never the values) the secrets the
+// main phase never announced with ::add-mask::. Each phase is checked on
+// its own output: a mask announced only by another phase does not count.
 func (j *Job) Unmasked(secrets []string) []string {
+	for _, p := range j.Phases {
+		if p.Name == "main" {
+			return p.Unmasked(secrets)
+		}
+	}
+	return hints(secrets)
+}
+
+// Unmasked returns the secrets this phase's stdout never covered with an
+// ::add-mask:: command (anywhere in the phase).
+func (p Phase) Unmasked(secrets []string) []string {
+	all, _ := p.announcements()
 	var missing []string
-	all := strings.Join(j.Printed, "\n")
 	for _, s := range secrets {
-		if !strings.Contains(all, "::add-mask::"+escapeData(s)) {
-			missing = append(missing, fmt.Sprintf("%.6s…", s))
+		if !covered(all, s) {
+			missing = append(missing, hint(s))
 		}
 	}
 	return missing
 }
 
-// escapeData is the runner's command escaping of a message.
-func escapeData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+// Unannounced checks the spec's main-phase step 2 on this phase alone:
+// every one of forms must be covered by an ::add-mask:: command printed
+// before the phase's first other line, on stdout or stderr (the runner
+// reads the streams separately, so a line on stderr has no order against
+// stdout: any stderr output counts as printed first). It returns a hint
+// per form not covered in time, never the form itself.
+func (p Phase) Unannounced(forms []string) []string {
+	_, early := p.announcements()
+	var missing []string
+	if strings.TrimSpace(p.Stderr) != "" {
+		missing = append(missing, "stderr has output, which no ::add-mask:: on stdout is ordered before")
+	}
+	for _, f := range forms {
+		if !covered(early, f) {
+			missing = append(missing, hint(f))
+		}
+	}
+	return missing
+}
+
+// announcements returns what the runner would mask after reading this
+// phase's stdout: every ::add-mask:: value (unescaped), and those printed
+// before the first line that is not an ::add-mask:: command.
+func (p Phase) announcements() (all, early []string) {
+	first := true
+	for _, line := range strings.Split(strings.TrimSuffix(p.Stdout, "\n"), "\n") {
+		v, ok := strings.CutPrefix(line, "::add-mask::")
+		if !ok {
+			if line != "" {
+				first = false
+			}
+			continue
+		}
+		v = unescapeData(v)
+		all = append(all, v)
+		if first {
+			early = append(early, v)
+		}
+	}
+	return all, early
+}
+
+// covered applies the runner's add-mask rule: a value masks itself and
+// each of its lines (split on CR and LF).
+func covered(announced []string, form string) bool {
+	for _, a := range announced {
+		if a == form {
+			return true
+		}
+		for _, l := range strings.FieldsFunc(a, func(r rune) bool { return r == '\n' || r == '\r' }) {
+			if l == form {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hint(s string) string { return fmt.Sprintf("%.6s… (%d bytes)", s, len(s)) }
+
+func hints(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = hint(s)
+	}
+	return out
+}
+
+// unescapeData reverses the runner's command escaping of a message.
+func unescapeData(s string) string {
+	return strings.NewReplacer("%0D", "\r", "%0A", "\n", "%25", "%").Replace(s)
 }
 
 // nonceName matches a name the ledger sent: <prefix>-<13 base32

@@ -221,8 +221,8 @@ type Fault struct {
 	// of a successful answer.
 	HugeBody int64
 	// Late holds the request without an answer until the client gives up
-	// (its connection or context ends, or Delay passes when set), then does
-	// the work: a create committed after its caller timed out.
+	// (its connection or context ends), waits Delay more, then does the
+	// work: a create committed after its caller timed out and moved on.
 	Late bool
 }
 
@@ -345,11 +345,10 @@ func (s *Server) serve(route string, h http.HandlerFunc, w http.ResponseWriter, 
 // handler into a recorder (the work is done, nobody hears of it).
 func (s *Server) late(w http.ResponseWriter, r *http.Request, h http.HandlerFunc, f Fault) {
 	body, _ := io.ReadAll(r.Body)
-	wait := f.Delay
-	if wait <= 0 {
-		wait = 5 * time.Minute
+	sleepOrDone(r, 5*time.Minute)
+	if f.Delay > 0 {
+		time.Sleep(f.Delay)
 	}
-	sleepOrDone(r, wait)
 	r2 := r.Clone(context.WithoutCancel(r.Context()))
 	r2.Body = io.NopCloser(bytes.NewReader(body))
 	h(httptest.NewRecorder(), r2)

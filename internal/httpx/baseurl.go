@@ -40,12 +40,20 @@ func CheckBaseURL(raw string) (*url.URL, error) {
 	return nil, errors.New("must use https:// (http:// is allowed only for localhost, 127.0.0.0/8 and ::1)")
 }
 
-// SameHostRedirects is an http.Client CheckRedirect for clients whose
-// transport adds a credential to every request (oauth2.Transport): it
-// follows at most 5 redirects, and only to the same scheme and host, so
-// the credential never reaches another host.
+// SameHostRedirects is the one redirect policy of every HTTP client in
+// tokenmint: New applies it to every Client (an injected *http.Client
+// included), and the clients built around oauth2.Transport (ghsecret,
+// relay) set it themselves. It follows at most 5 redirects, and only to the
+// same origin as the first request: same scheme (so never https→http),
+// same host, same port. A credential, whichever header carries it
+// (Authorization, Hookbase's X-API-Key, a rest profile's own header),
+// therefore never leaves the origin of api-url or github-api-url; Go
+// itself strips only Authorization-like headers, and only across hosts.
+// A refused redirect ends the request with the redirect response itself
+// (http.ErrUseLastResponse): Client.Do reports it as an *APIError with the
+// 3xx status, a definite answer (nothing was created).
 func SameHostRedirects(req *http.Request, via []*http.Request) error {
-	if len(via) >= 5 || req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
+	if len(via) > 5 || !SameOrigin(req.URL, via[0].URL) {
 		return http.ErrUseLastResponse
 	}
 	return nil

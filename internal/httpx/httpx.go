@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -103,7 +104,9 @@ func NewTransport() *http.Transport {
 }
 
 // NewHTTPClient returns an *http.Client with NewTransport and no global state.
-func NewHTTPClient() *http.Client { return &http.Client{Transport: NewTransport()} }
+func NewHTTPClient() *http.Client {
+	return &http.Client{Transport: NewTransport(), CheckRedirect: SameHostRedirects}
+}
 
 // New returns a Client.
 func New(opts ...Option) *Client {
@@ -124,6 +127,11 @@ func New(opts ...Option) *Client {
 	if c.hc == nil {
 		c.hc = NewHTTPClient()
 	}
+	// One redirect policy for every client, also one a test injects: a
+	// shallow copy shares the transport and changes only CheckRedirect.
+	hc := *c.hc
+	hc.CheckRedirect = SameHostRedirects
+	c.hc = &hc
 	return c
 }
 
@@ -289,6 +297,10 @@ func (c *Client) backoff(attempt int) time.Duration {
 func (c *Client) apiError(resp *Response) *APIError {
 	e := &APIError{Service: c.service, Status: resp.Status, RequestID: firstHeader(resp.Header, "X-Request-Id", "X-GitHub-Request-Id", "Request-Id")}
 	e.Code, e.Message = parseErrorBody(resp.Body)
+	if resp.Status/100 == 3 {
+		// A redirect SameHostRedirects refused (or one without Location).
+		e.Code, e.Message = "", "redirect not followed: "+redirectHint(resp.Header.Get("Location"))
+	}
 	if c.masker != nil {
 		e.Code = c.masker.Mask(e.Code)
 		e.Message = c.masker.Mask(e.Message)
@@ -359,4 +371,15 @@ func isTimeout(err error) bool {
 	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// redirectHint says where a refused redirect pointed (its origin only) and
+// what to change.
+func redirectHint(location string) string {
+	const rule = "tokenmint sends credentials only to the scheme, host and port of the configured URL; if the service moved, set the URL to its new address"
+	u, err := url.Parse(location)
+	if err != nil || u.Host == "" {
+		return rule
+	}
+	return fmt.Sprintf("it pointed to %s://%s; %s", u.Scheme, u.Host, rule)
 }

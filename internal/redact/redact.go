@@ -47,11 +47,36 @@ func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(Placeholder)
 // MarshalText implements encoding.TextMarshaler (used by YAML and others).
 func (s Secret) MarshalText() ([]byte, error) { return []byte(Placeholder), nil }
 
-// Forms returns the value itself, each of its non-empty lines (the runner
-// masks line by line), and the base64 (std and URL alphabets, with and
-// without padding) and URL-encoded forms of the value. Short fragments
-// (under 4 bytes) are left out: masking them would blank ordinary text.
+// Forms returns the value itself, each of its non-empty lines (as they
+// are and trimmed: the runner masks line by line), and the base64 (std and
+// URL alphabets, with and without padding) and URL-encoded forms of the
+// value. A PEM that came with escaped newlines (a literal backslash-n, as
+// one-line secrets carry it) also yields every form of the PEM with real
+// newlines, so each of its body lines is covered. Short fragments (under 4
+// bytes) are left out: masking them would blank ordinary text.
 func Forms(value string) []string {
+	out := forms(value)
+	if pem, ok := unescapePEM(value); ok {
+		for _, f := range forms(pem) {
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// unescapePEM turns a PEM written with escaped newlines (\n, \r\n) into
+// one with real newlines. ok is false for anything else.
+func unescapePEM(value string) (string, bool) {
+	if !strings.Contains(value, "-----BEGIN ") || !strings.Contains(value, `\n`) {
+		return "", false
+	}
+	s := strings.ReplaceAll(value, `\r\n`, "\n")
+	return strings.ReplaceAll(s, `\n`, "\n"), true
+}
+
+func forms(value string) []string {
 	if len(strings.TrimSpace(value)) < 4 {
 		// Too short to be a secret: its encodings would blank ordinary text.
 		return nil
@@ -70,6 +95,7 @@ func Forms(value string) []string {
 	if strings.ContainsAny(value, "\r\n") {
 		for _, line := range strings.FieldsFunc(value, func(r rune) bool { return r == '\n' || r == '\r' }) {
 			add(line)
+			add(strings.TrimSpace(line))
 		}
 	}
 	add(base64.StdEncoding.EncodeToString([]byte(value)))
@@ -92,8 +118,10 @@ type Masker struct {
 // NewMasker returns an empty Masker.
 func NewMasker() *Masker { return &Masker{} }
 
-// Add registers a secret and all of its Forms. It returns the forms that
-// were new, so callers can announce them (for example with ::add-mask::).
+// Add registers a secret and all of its Forms with this local masker. It
+// returns the forms that were new to it. That is not what the runner has
+// been told: announcing ::add-mask:: is an Announcer's job, whatever this
+// masker already holds.
 func (m *Masker) Add(value string) []string {
 	if m == nil {
 		return nil

@@ -134,7 +134,7 @@ type testRelay struct {
 	gh     *fakeGitHub
 	srv    *httptest.Server
 	logs   *fake.SyncBuffer
-	sleeps *fake.Clock // records the relay's waits
+	sleeps *fake.Clock // the relay's clock: records its waits, advances by them
 }
 
 // newTestRelay starts a relay (fixed clock, recorded sleeps, JSON logs in a
@@ -147,7 +147,7 @@ func newTestRelay(t testing.TB, mod func(*Config)) *testRelay {
 		t.Fatalf("ParseRoutes: %v", err)
 	}
 	logs := &fake.SyncBuffer{}
-	sleeps := fake.NewClock(time.Now())
+	sleeps := fake.NewClock(testNow)
 	cfg := Config{
 		Routes:       routes,
 		Secrets:      []redact.Secret{testSecret1, testSecret2},
@@ -155,7 +155,7 @@ func newTestRelay(t testing.TB, mod func(*Config)) *testRelay {
 		GitHubAPIURL: gh.srv.URL,
 		Concurrency:  2,
 		Logger:       slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		now:          func() time.Time { return testNow },
+		now:          sleeps.Now,
 		sleep:        sleeps.Sleep,
 		backoff:      time.Second,
 	}
@@ -176,7 +176,7 @@ func newTestRelay(t testing.TB, mod func(*Config)) *testRelay {
 	return &testRelay{Relay: r, gh: gh, srv: srv, logs: logs, sleeps: sleeps}
 }
 
-// drain shuts the relay down, which waits for every queued dispatch.
+// drain shuts the relay down, which waits for the webhooks in progress.
 func (tr *testRelay) drain(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -190,6 +190,13 @@ func (tr *testRelay) drain(t testing.TB) {
 // "-") and returns the status.
 func (tr *testRelay) post(t testing.TB, body []byte, sig string) int {
 	t.Helper()
+	st, _ := tr.postResp(t, body, sig)
+	return st
+}
+
+// postResp is post that also returns the response headers.
+func (tr *testRelay) postResp(t testing.TB, body []byte, sig string) (int, http.Header) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, tr.srv.URL+"/webhook", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -199,11 +206,12 @@ func (tr *testRelay) post(t testing.TB, body []byte, sig string) int {
 	}
 	resp, err := tr.srv.Client().Do(req)
 	if err != nil {
-		t.Fatalf("POST: %v", err)
+		t.Errorf("POST: %v", err)
+		return -1, nil
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode
+	return resp.StatusCode, resp.Header
 }
 
 // webhook builds a Tooken envelope.

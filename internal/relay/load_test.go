@@ -23,18 +23,22 @@ import (
 	"github.com/tokenmint/tokenmint/internal/redact"
 )
 
-// Load test: drives the relay over real 127.0.0.1 sockets with a fake
-// GitHub and checks that no signed event is lost or duplicated and that no
-// forged or replayed one dispatches anything. Opt-in, bounded in count and
+// Load test: drives two relay replicas sharing a real redis-server, round
+// robin over real 127.0.0.1 sockets, with a fake GitHub that answers each
+// dispatch after 200 ms, and checks that no signed event is lost or
+// duplicated, that no forged one dispatches anything and that every replay
+// (sent to the other replica) is refused. Opt-in, bounded in count and
 // time:
 //
-//	TOKENMINT_RELAY_LOAD=1 go test -run TestLoad -v ./internal/relay/
+//	TOKENMINT_RELAY_LOAD=1 go test -run 'TestLoad$' -v ./internal/relay/
 //
 // Knobs (env): TOKENMINT_RELAY_LOAD_EVENTS (signed events, default 5000),
 // TOKENMINT_RELAY_LOAD_FORGED (default 2000), TOKENMINT_RELAY_LOAD_REPLAYS
-// (default 1000), TOKENMINT_RELAY_LOAD_CLIENTS (default 32),
-// TOKENMINT_RELAY_LOAD_CPUS (GOMAXPROCS, default 2),
-// TOKENMINT_RELAY_LOAD_GITHUB_LATENCY (fake GitHub delay, default 0).
+// (default 1000), TOKENMINT_RELAY_LOAD_CLIENTS (default 192),
+// TOKENMINT_RELAY_LOAD_REPLICAS (default 2; 1 uses the in-memory store),
+// TOKENMINT_RELAY_LOAD_CONCURRENCY (GitHub requests per replica, default
+// 192), TOKENMINT_RELAY_LOAD_CPUS (GOMAXPROCS, default 2),
+// TOKENMINT_RELAY_LOAD_GITHUB_LATENCY (fake GitHub delay, default 200ms).
 // The whole run is cut off after 2 minutes.
 
 // loadGitHub is a fake repository_dispatch endpoint that counts deliveries
@@ -73,11 +77,13 @@ func (g *loadGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 type loadRequest struct {
-	body   []byte
-	sig    string
-	kind   string // signed, forged, replay
-	status int
-	lat    time.Duration
+	body    []byte
+	sig     string
+	kind    string       // signed, forged, replay
+	replica int          // which replica it is sent to
+	orig    *loadRequest // a replay's original
+	status  int
+	lat     time.Duration
 }
 
 func envInt(name string, def int) int {
@@ -87,48 +93,69 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// startLoadRelay serves a relay on a real 127.0.0.1 listener in front of a
-// loadGitHub, also on a real socket.
-func startLoadRelay(tb testing.TB, concurrency, queue int, latency time.Duration) (*Relay, *loadGitHub, string, func()) {
+// startLoadRelays serves n relays on real 127.0.0.1 listeners in front of
+// one loadGitHub, also on a real socket. With redisURL they share it
+// (under prefix); without, n must be 1.
+func startLoadRelays(tb testing.TB, n, concurrency int, latency time.Duration, redisURL, prefix string) ([]*Relay, *loadGitHub, []string, func()) {
 	tb.Helper()
 	gh := &loadGitHub{counts: map[string]int{}, latency: latency}
 	mux := http.NewServeMux()
 	mux.Handle("POST /repos/{owner}/{repo}/dispatches", gh)
 	ghSrv := httptest.NewServer(mux)
+	ghSrv.Config.MaxHeaderBytes = 1 << 20
 	routes, err := ParseRoutes([]byte(testRoutesYAML))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r, err := New(Config{
-		Routes:       routes,
-		Secrets:      []redact.Secret{testSecret1, testSecret2},
-		GitHubToken:  testToken,
-		GitHubAPIURL: ghSrv.URL,
-		Concurrency:  concurrency,
-		QueueSize:    queue,
-		Logger:       slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	srv := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	stop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			tb.Errorf("server shutdown: %v", err)
+	var relays []*Relay
+	var urls []string
+	var stops []func()
+	for range n {
+		cfg := Config{
+			Routes:       routes,
+			Secrets:      []redact.Secret{testSecret1, testSecret2},
+			GitHubToken:  testToken,
+			GitHubAPIURL: ghSrv.URL,
+			Concurrency:  concurrency,
+			MaxInFlight:  1024,
+			RedisPrefix:  prefix,
+			Logger:       slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		}
-		if err := r.Shutdown(ctx); err != nil {
-			tb.Errorf("relay shutdown: %v", err)
+		if redisURL != "" {
+			if cfg.Redis, err = ParseRedisURL(redisURL); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		r, err := New(cfg)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		srv := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(newLimitListener(ln, DefaultMaxConnections)) }()
+		relays = append(relays, r)
+		urls = append(urls, "http://"+ln.Addr().String()+"/webhook")
+		stops = append(stops, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := srv.Shutdown(ctx); err != nil {
+				tb.Errorf("server shutdown: %v", err)
+			}
+			if err := r.Shutdown(ctx); err != nil {
+				tb.Errorf("relay shutdown: %v", err)
+			}
+		})
+	}
+	stop := func() {
+		for _, s := range stops {
+			s()
 		}
 		ghSrv.Close()
 	}
-	return r, gh, "http://" + ln.Addr().String() + "/webhook", stop
+	return relays, gh, urls, stop
 }
 
 func loadClient(conns int) *http.Client {
@@ -149,11 +176,23 @@ func TestLoad(t *testing.T) {
 	nSigned := envInt("TOKENMINT_RELAY_LOAD_EVENTS", 5000)
 	nForged := envInt("TOKENMINT_RELAY_LOAD_FORGED", 2000)
 	nReplay := min(envInt("TOKENMINT_RELAY_LOAD_REPLAYS", 1000), nSigned)
-	clients := max(envInt("TOKENMINT_RELAY_LOAD_CLIENTS", 32), 1)
-	latency, _ := time.ParseDuration(os.Getenv("TOKENMINT_RELAY_LOAD_GITHUB_LATENCY"))
+	clients := max(envInt("TOKENMINT_RELAY_LOAD_CLIENTS", 192), 1)
+	replicas := max(envInt("TOKENMINT_RELAY_LOAD_REPLICAS", 2), 1)
+	concurrency := max(envInt("TOKENMINT_RELAY_LOAD_CONCURRENCY", 192), 1)
+	latency := 200 * time.Millisecond
+	if v := os.Getenv("TOKENMINT_RELAY_LOAD_GITHUB_LATENCY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("TOKENMINT_RELAY_LOAD_GITHUB_LATENCY: %v", err)
+		}
+		latency = d
+	}
 	deadline := time.Now().Add(2 * time.Minute)
-
-	r, gh, url, stop := startLoadRelay(t, DefaultConcurrency, 2*nSigned+16, latency)
+	var redisURL, prefix string
+	if replicas > 1 {
+		redisURL, prefix = testRedis(t)
+	}
+	relays, gh, urls, stop := startLoadRelays(t, replicas, concurrency, latency, redisURL, prefix)
 	stopped := false
 	defer func() {
 		if !stopped {
@@ -199,12 +238,20 @@ func TestLoad(t *testing.T) {
 	// every one of them must then be refused (409).
 	for i := range nReplay {
 		s := signed[i*len(signed)/max(nReplay, 1)]
-		reqs = append(reqs, &loadRequest{body: s.body, sig: s.sig, kind: "replay"})
+		reqs = append(reqs, &loadRequest{body: s.body, sig: s.sig, kind: "replay", orig: s})
 	}
 
 	client := loadClient(clients)
+	// Round robin over the replicas; a replay goes to another replica
+	// than its original.
+	for i, lr := range reqs[:nSigned+nForged] {
+		lr.replica = i % replicas
+	}
+	for _, lr := range reqs[nSigned+nForged:] {
+		lr.replica = (lr.orig.replica + 1) % replicas
+	}
 	send := func(lr *loadRequest) {
-		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(lr.body))
+		req, _ := http.NewRequest(http.MethodPost, urls[lr.replica], bytes.NewReader(lr.body))
 		if lr.sig != "" {
 			req.Header.Set(SignatureHeader, lr.sig)
 		}
@@ -287,19 +334,40 @@ func TestLoad(t *testing.T) {
 	leaks := gh.leaks
 	gh.mu.Unlock()
 
-	st := r.Stats()
-	t.Logf("GOMAXPROCS=%d (machine has %d CPUs), %d clients, fake GitHub latency %v, relay concurrency %d",
-		runtime.GOMAXPROCS(0), runtime.NumCPU(), clients, latency, DefaultConcurrency)
+	var st []Stats
+	var ambiguous int64
+	for _, r := range relays {
+		st = append(st, r.Stats())
+		ambiguous += r.Stats().Ambiguous
+	}
+	store := "in-memory store"
+	if replicas > 1 {
+		store = "one real redis-server"
+	}
+	t.Logf("GOMAXPROCS=%d (machine has %d CPUs), %d clients, %d replicas sharing %s, fake GitHub latency %v, GitHub concurrency %d per replica",
+		runtime.GOMAXPROCS(0), runtime.NumCPU(), clients, replicas, store, latency, concurrency)
 	t.Logf("requests: %d signed, %d forged, %d replays; statuses %v", nSigned, nForged, nReplay, statuses)
-	t.Logf("intake: %d requests in %v = %.0f req/s; all sent in %v; drained (all dispatches delivered) at %v",
-		len(mainReqs), intake.Round(time.Millisecond), float64(len(mainReqs))/intake.Seconds(), sendDone.Round(time.Millisecond), drained.Round(time.Millisecond))
-	t.Logf("latency: p50 %v, p90 %v, p99 %v, max %v", pct(0.50), pct(0.90), pct(0.99), lats[len(lats)-1])
-	t.Logf("dispatches: %d delivered (want %d), %d lost, %d duplicated, %d for forged events, %d payloads with a secret; dispatch throughput %.0f/s",
-		gh.total.Load(), 2*nSigned, lost, dup, forged, leaks, float64(gh.total.Load())/drained.Seconds())
-	t.Logf("relay stats: %+v", st)
+	var signedLats []time.Duration
+	for _, lr := range reqs[:nSigned+nForged] {
+		if lr.kind == "signed" {
+			signedLats = append(signedLats, lr.lat)
+		}
+	}
+	slices.Sort(signedLats)
+	spct := func(p float64) time.Duration {
+		return signedLats[min(len(signedLats)-1, int(float64(len(signedLats))*p))]
+	}
+	t.Logf("main phase: %d requests (%d signed) in %v = %.0f req/s, %.0f signed webhooks/s answered 2xx after their dispatches; all sent in %v; stopped at %v",
+		len(mainReqs), nSigned, intake.Round(time.Millisecond), float64(len(mainReqs))/intake.Seconds(), float64(statuses["signed"][http.StatusOK])/intake.Seconds(),
+		sendDone.Round(time.Millisecond), drained.Round(time.Millisecond))
+	t.Logf("latency, all requests: p50 %v, p90 %v, p99 %v, max %v", pct(0.50), pct(0.90), pct(0.99), lats[len(lats)-1])
+	t.Logf("latency, signed webhooks (answer after both dispatches): p50 %v, p99 %v, max %v", spct(0.50), spct(0.99), signedLats[len(signedLats)-1])
+	t.Logf("dispatches: %d delivered (want %d), %d lost, %d duplicated, %d for forged events, %d payloads with a secret, %d ambiguous attempts",
+		gh.total.Load(), 2*nSigned, lost, dup, forged, leaks, ambiguous)
+	t.Logf("relay stats per replica: %+v", st)
 
-	if got := statuses["signed"][http.StatusAccepted]; got != nSigned {
-		t.Errorf("signed accepted = %d, want %d", got, nSigned)
+	if got := statuses["signed"][http.StatusOK]; got != nSigned {
+		t.Errorf("signed answered 200 = %d, want %d", got, nSigned)
 	}
 	if got := statuses["forged"][http.StatusUnauthorized]; got != nForged {
 		t.Errorf("forged refused with 401 = %d, want %d", got, nForged)
@@ -316,12 +384,13 @@ func TestLoad(t *testing.T) {
 }
 
 // BenchmarkRelay_Webhook measures one signed webhook end to end over a real
-// 127.0.0.1 socket: POST, verify, replay check, queue (202). Dispatches to
-// the fake GitHub run in the background and are drained after the timer.
+// 127.0.0.1 socket: POST, verify, replay check, both dispatches to an
+// instant fake GitHub, answer (200), with the in-memory store.
 //
 //	go test -run '^$' -bench BenchmarkRelay -cpu 2 ./internal/relay/
 func BenchmarkRelay_Webhook(b *testing.B) {
-	_, gh, url, stop := startLoadRelay(b, DefaultConcurrency, 4*b.N+1024, 0)
+	_, gh, urls, stop := startLoadRelays(b, 1, 64, 0, "", "")
+	url := urls[0]
 	client := loadClient(64)
 	now := time.Now().UTC().Format(time.RFC3339)
 	bodies := make([][]byte, b.N)
@@ -350,7 +419,7 @@ func BenchmarkRelay_Webhook(b *testing.B) {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			local = append(local, time.Since(start))
-			if resp.StatusCode != http.StatusAccepted {
+			if resp.StatusCode != http.StatusOK {
 				b.Errorf("status %d", resp.StatusCode)
 			}
 		}

@@ -9,9 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/tokenmint/tokenmint/internal/clihelp"
 	"github.com/tokenmint/tokenmint/internal/redact"
@@ -25,13 +29,23 @@ const (
 	EnvReplayWindow    = "TOKENMINT_RELAY_REPLAY_WINDOW"
 	EnvConcurrency     = "TOKENMINT_RELAY_CONCURRENCY"
 	EnvShutdownTimeout = "TOKENMINT_RELAY_SHUTDOWN_TIMEOUT"
+	EnvDispatchTimeout = "TOKENMINT_RELAY_DISPATCH_TIMEOUT"
+	EnvMaxConnections  = "TOKENMINT_RELAY_MAX_CONNECTIONS"
+	EnvRedisURL        = "TOKENMINT_REDIS_URL"
+	EnvRedisPrefix     = "TOKENMINT_REDIS_PREFIX"
 	EnvGitHubAPIURL    = "GITHUB_API_URL"
 	EnvWebhookSecrets  = "TOKENMINT_WEBHOOK_SECRETS"
 	EnvGitHubToken     = "GITHUB_TOKEN"
 )
 
-// DefaultShutdownTimeout bounds the drain after SIGTERM.
+// DefaultShutdownTimeout bounds the wait for webhooks in progress after
+// SIGTERM.
 const DefaultShutdownTimeout = 25 * time.Second
+
+// DefaultMemoryLimit is the Go runtime's soft memory limit when GOMEMLIMIT
+// is not set: the garbage collector works harder near it, so a flood's
+// garbage is returned quickly.
+const DefaultMemoryLimit = 128 << 20
 
 // UsageError is a bad flag, environment variable or config file: the CLI
 // exits 2. Name is the flag ("--addr"), variable or config field; the
@@ -77,11 +91,28 @@ func (e *UsageError) Unwrap() error { return e.Err }
 
 // Main runs `tokenmint relay` until ctx is cancelled (SIGTERM, SIGINT via
 // signal.NotifyContext in the caller), then stops accepting, finishes the
-// requests in progress and drains queued dispatches. Logs go to stderr as
+// webhooks in progress (each is dispatched before it is answered). Logs go to stderr as
 // JSON; stdout gets the usage text for --help. Flag problems return a
 // *UsageError.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	setMemoryLimit(getenv)
+	// go-redis' own messages (reconnects, pool trouble) join the JSON log.
+	// Process-wide, so here and not in run (tests run several relays).
+	redis.SetLogger(redisLogger{slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	return run(ctx, args, stdout, stderr, getenv, nil)
+}
+
+func setMemoryLimit(getenv func(string) string) {
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(DefaultMemoryLimit)
+	}
+}
+
+// runHooks lets tests learn the bound address and stop the relay at a
+// point of its work.
+type runHooks struct {
+	ready func(addr string)
+	hook  func(point string)
 }
 
 type options struct {
@@ -92,6 +123,11 @@ type options struct {
 	replayWindow    time.Duration
 	concurrency     int
 	shutdownTimeout time.Duration
+	dispatchTimeout time.Duration
+	maxConnections  int
+	redisURL        string
+	redisURLFrom    string // the flag or variable it came from, for errors
+	redisPrefix     string
 }
 
 func parseFlags(args []string, stdout io.Writer, getenv func(string) string) (*options, error) {
@@ -115,7 +151,8 @@ func parseFlags(args []string, stdout io.Writer, getenv func(string) string) (*o
 	}{
 		{&o.tolerance, "tolerance", EnvTolerance, DefaultTolerance, "max clock difference from the webhook timestamp"},
 		{&o.replayWindow, "replay-window", EnvReplayWindow, DefaultReplayWindow, "how long a delivery is remembered to refuse replays"},
-		{&o.shutdownTimeout, "shutdown-timeout", EnvShutdownTimeout, DefaultShutdownTimeout, "bound on draining dispatches at shutdown"},
+		{&o.shutdownTimeout, "shutdown-timeout", EnvShutdownTimeout, DefaultShutdownTimeout, "bound on finishing the webhooks in progress at shutdown"},
+		{&o.dispatchTimeout, "dispatch-timeout", EnvDispatchTimeout, DefaultDispatchTimeout, "bound on a webhook's dispatches, retries included, before it is answered 503"},
 	}
 	var envErrs []error
 	for _, d := range durs {
@@ -139,7 +176,21 @@ func parseFlags(args []string, stdout io.Writer, getenv func(string) string) (*o
 			conc = n
 		}
 	}
-	fs.IntVar(&o.concurrency, "concurrency", conc, fmt.Sprintf("parallel dispatches to GitHub, 1 to %d (env %s)", MaxConcurrency, EnvConcurrency))
+	fs.IntVar(&o.concurrency, "concurrency", conc, fmt.Sprintf("concurrent requests to GitHub, 1 to %d (env %s)", MaxConcurrency, EnvConcurrency))
+	maxConns := DefaultMaxConnections
+	if v := strings.TrimSpace(getenv(EnvMaxConnections)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			envErrs = append(envErrs, &UsageError{Name: EnvMaxConnections, Rule: "must be a whole number from 16 to 65536"})
+		} else {
+			maxConns = n
+		}
+	}
+	fs.IntVar(&o.maxConnections, "max-connections", maxConns, "concurrent client connections, 16 to 65536 (env "+EnvMaxConnections+")")
+	// The URL may hold a password: the flag's default is never the
+	// variable's value (it would be printed by --help).
+	fs.StringVar(&o.redisURL, "redis-url", "", "Redis shared by the replicas, redis://HOST:PORT[/DB] or rediss://; a password only through the environment (env "+EnvRedisURL+"; default: in memory, one replica)")
+	fs.StringVar(&o.redisPrefix, "redis-prefix", env(EnvRedisPrefix, DefaultRedisPrefix), "prefix of the relay's Redis keys (env "+EnvRedisPrefix+")")
 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -158,6 +209,20 @@ func parseFlags(args []string, stdout io.Writer, getenv func(string) string) (*o
 		return nil, usageErrors(envErrs)
 	}
 	var errs []error
+	o.redisURLFrom = "--redis-url"
+	if o.redisURL == "" {
+		o.redisURL, o.redisURLFrom = strings.TrimSpace(getenv(EnvRedisURL)), EnvRedisURL
+	} else if redisHasPassword(o.redisURL) {
+		errs = append(errs, &UsageError{Name: "--redis-url", Rule: "must not hold credentials (a flag is visible to every user of the machine): put the URL in " + EnvRedisURL})
+	}
+	if o.redisURL != "" {
+		if _, err := ParseRedisURL(o.redisURL); err != nil {
+			errs = append(errs, &UsageError{Name: o.redisURLFrom, Rule: err.Error()})
+		}
+	}
+	if o.redisPrefix == "" {
+		errs = append(errs, &UsageError{Name: "--redis-prefix", Rule: "must not be empty"})
+	}
 	if fs.NArg() > 0 {
 		errs = append(errs, &UsageError{Rule: "relay takes no arguments: use flags"})
 	}
@@ -169,6 +234,12 @@ func parseFlags(args []string, stdout io.Writer, getenv func(string) string) (*o
 	}
 	if o.replayWindow <= 0 {
 		errs = append(errs, &UsageError{Name: "--replay-window", Rule: "must be a positive duration"})
+	}
+	if o.dispatchTimeout <= 0 {
+		errs = append(errs, &UsageError{Name: "--dispatch-timeout", Rule: "must be a positive duration"})
+	}
+	if o.maxConnections < 16 || o.maxConnections > 65536 {
+		errs = append(errs, &UsageError{Name: "--max-connections", Rule: "must be from 16 to 65536"})
 	}
 	if o.shutdownTimeout <= 0 {
 		errs = append(errs, &UsageError{Name: "--shutdown-timeout", Rule: "must be a positive duration"})
@@ -203,8 +274,11 @@ func SplitSecrets(v string) []redact.Secret {
 	return out
 }
 
-// run is Main with a hook that learns the bound address (tests).
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, ready func(addr string)) error {
+// run is Main with test hooks.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, hooks *runHooks) error {
+	if hooks == nil {
+		hooks = &runHooks{}
+	}
 	o, err := parseFlags(args, stdout, getenv)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -234,42 +308,65 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			logger.Warn("webhook secret is short: use at least 32 random characters", "index", i)
 		}
 	}
-	rl, err := New(Config{
-		Routes:       routes,
-		Secrets:      secrets,
-		GitHubToken:  token,
-		GitHubAPIURL: o.apiURL,
-		Tolerance:    o.tolerance,
-		ReplayWindow: o.replayWindow,
-		Concurrency:  o.concurrency,
-		Logger:       logger,
-	})
+	cfg := Config{
+		Routes:          routes,
+		Secrets:         secrets,
+		GitHubToken:     token,
+		GitHubAPIURL:    o.apiURL,
+		Tolerance:       o.tolerance,
+		ReplayWindow:    o.replayWindow,
+		Concurrency:     o.concurrency,
+		DispatchTimeout: o.dispatchTimeout,
+		RedisPrefix:     o.redisPrefix,
+		Logger:          logger,
+		hook:            hooks.hook,
+	}
+	storeDesc := "memory"
+	if o.redisURL != "" {
+		ropts, err := ParseRedisURL(o.redisURL)
+		if err != nil {
+			return &UsageError{Name: o.redisURLFrom, Rule: err.Error()}
+		}
+		cfg.Redis = ropts
+		storeDesc = "redis " + redisAddr(ropts)
+	}
+	rl, err := New(cfg)
 	if err != nil {
 		return fmt.Errorf("failed to start relay: %w", err)
+	}
+	if rs, ok := rl.store.(*redisStore); ok {
+		// Start anyway: webhooks are answered 503 until Redis answers.
+		if err := rs.ping(ctx); err != nil {
+			logger.Error("Redis unreachable: webhooks are refused (503) until it answers", "redis", storeDesc, "error", rl.clean(err.Error()))
+		}
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		_ = rl.Shutdown(context.Background())
 		return fmt.Errorf("failed to listen on %s: %w", o.addr, err)
 	}
+	ln = newLimitListener(ln, o.maxConnections)
 	srv := &http.Server{
 		Handler:           rl.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ReadHeaderTimeout: 5 * time.Second,
+		// Each webhook sets its own body deadline (BodyTimeout) and a write
+		// deadline past its dispatch budget; these bound the other paths.
+		ReadTimeout:    5*time.Second + DefaultBodyTimeout,
+		WriteTimeout:   10 * time.Second,
+		IdleTimeout:    30 * time.Second,
+		MaxHeaderBytes: 16 << 10,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	nRoutes := 0
 	for _, ts := range rl.targets {
 		nRoutes += len(ts)
 	}
 	logger.Info("relay listening", "addr", ln.Addr().String(), "github_api_url", o.apiURL,
-		"routes", nRoutes, "secrets", len(secrets), "concurrency", o.concurrency,
+		"routes", nRoutes, "secrets", len(secrets), "concurrency", o.concurrency, "store", storeDesc,
+		"max_connections", o.maxConnections, "dispatch_timeout", o.dispatchTimeout.String(),
 		"tolerance", o.tolerance.String(), "replay_window", o.replayWindow.String())
-	if ready != nil {
-		ready(ln.Addr().String())
+	if hooks.ready != nil {
+		hooks.ready(ln.Addr().String())
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -282,11 +379,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			runErr = fmt.Errorf("failed to serve: %w", err)
 		}
 	}
-	logger.Info("relay shutting down", "queued", rl.queue.len())
+	logger.Info("relay shutting down", "in_flight", rl.Stats().InFlight)
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
-	// First stop accepting and let handlers in progress finish queueing,
-	// then drain the queue.
+	// Stop accepting and let the webhooks in progress finish their
+	// dispatches and answer; then close the store.
 	if err := srv.Shutdown(sctx); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("failed to stop the HTTP server: %w", err))
 	}
@@ -295,6 +392,49 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	st := rl.Stats()
 	logger.Info("relay stopped", "accepted", st.Accepted, "ignored", st.Ignored, "rejected", st.Rejected,
-		"refused", st.Refused, "dispatched", st.Dispatched, "failed", st.Failed, "retries", st.Retries)
+		"refused", st.Refused, "failed", st.Failed, "dispatched", st.Dispatched, "rejected_by_github", st.Rejections,
+		"retries", st.Retries, "ambiguous", st.Ambiguous, "resumed", st.Resumed)
 	return runErr
+}
+
+// redisLogger sends go-redis' own messages (reconnects, pool trouble) to
+// the JSON log instead of stderr's plain text. They name addresses, never
+// the password.
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
+	r.l.Warn("redis client", "message", redact.Neutralize(fmt.Sprintf(format, v...)))
+}
+
+// limitListener accepts at most n connections at once; further ones wait
+// in the kernel's backlog until one closes.
+type limitListener struct {
+	net.Listener
+	sem chan struct{}
+}
+
+func newLimitListener(ln net.Listener, n int) net.Listener {
+	return &limitListener{Listener: ln, sem: make(chan struct{}, n)}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	l.sem <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err //nolint:wrapcheck // net/http's Serve inspects the listener's own error (net.Error, net.ErrClosed)
+	}
+	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+}
+
+type limitConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err //nolint:wrapcheck // a net.Conn wrapper must return the connection's own error
 }

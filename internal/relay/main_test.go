@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -54,19 +55,23 @@ func TestParseFlags(t *testing.T) {
 		{
 			name: "defaults",
 			args: []string{"--config", "r.yaml"},
-			want: &options{addr: DefaultAddr, config: "r.yaml", apiURL: DefaultGitHubAPIURL, tolerance: DefaultTolerance, replayWindow: DefaultReplayWindow, concurrency: DefaultConcurrency, shutdownTimeout: DefaultShutdownTimeout},
+			want: &options{addr: DefaultAddr, config: "r.yaml", apiURL: DefaultGitHubAPIURL, tolerance: DefaultTolerance, replayWindow: DefaultReplayWindow, concurrency: DefaultConcurrency, shutdownTimeout: DefaultShutdownTimeout, dispatchTimeout: DefaultDispatchTimeout, maxConnections: DefaultMaxConnections, redisURLFrom: EnvRedisURL, redisPrefix: DefaultRedisPrefix},
 		},
 		{
 			name: "from_env",
 			env: map[string]string{EnvAddr: ":9000", EnvConfig: "/etc/relay.yaml", EnvGitHubAPIURL: "https://ghe.example.com/api/v3",
-				EnvTolerance: "2m", EnvReplayWindow: "1h", EnvConcurrency: "8", EnvShutdownTimeout: "5s"},
-			want: &options{addr: ":9000", config: "/etc/relay.yaml", apiURL: "https://ghe.example.com/api/v3", tolerance: 2 * time.Minute, replayWindow: time.Hour, concurrency: 8, shutdownTimeout: 5 * time.Second},
+				EnvTolerance: "2m", EnvReplayWindow: "1h", EnvConcurrency: "8", EnvShutdownTimeout: "5s",
+				EnvDispatchTimeout: "3s", EnvMaxConnections: "64", EnvRedisURL: "redis://:pw@127.0.0.1:6379/2", EnvRedisPrefix: "r1:"},
+			want: &options{addr: ":9000", config: "/etc/relay.yaml", apiURL: "https://ghe.example.com/api/v3", tolerance: 2 * time.Minute, replayWindow: time.Hour, concurrency: 8, shutdownTimeout: 5 * time.Second,
+				dispatchTimeout: 3 * time.Second, maxConnections: 64, redisURL: "redis://:pw@127.0.0.1:6379/2", redisURLFrom: EnvRedisURL, redisPrefix: "r1:"},
 		},
 		{
 			name: "flags_beat_env",
-			args: []string{"--addr=127.0.0.1:0", "--config", "b.yaml", "--tolerance", "1m", "--replay-window", "30m", "--concurrency", "2", "--github-api-url", "http://127.0.0.1:1"},
-			env:  map[string]string{EnvAddr: ":9000", EnvConfig: "a.yaml", EnvConcurrency: "8"},
-			want: &options{addr: "127.0.0.1:0", config: "b.yaml", apiURL: "http://127.0.0.1:1", tolerance: time.Minute, replayWindow: 30 * time.Minute, concurrency: 2, shutdownTimeout: DefaultShutdownTimeout},
+			args: []string{"--addr=127.0.0.1:0", "--config", "b.yaml", "--tolerance", "1m", "--replay-window", "30m", "--concurrency", "2", "--github-api-url", "http://127.0.0.1:1",
+				"--dispatch-timeout", "4s", "--max-connections", "32", "--redis-url", "redis://127.0.0.1:1/3", "--redis-prefix", "x:"},
+			env: map[string]string{EnvAddr: ":9000", EnvConfig: "a.yaml", EnvConcurrency: "8", EnvRedisURL: "redis://:pw@127.0.0.1:6379", EnvMaxConnections: "64"},
+			want: &options{addr: "127.0.0.1:0", config: "b.yaml", apiURL: "http://127.0.0.1:1", tolerance: time.Minute, replayWindow: 30 * time.Minute, concurrency: 2, shutdownTimeout: DefaultShutdownTimeout,
+				dispatchTimeout: 4 * time.Second, maxConnections: 32, redisURL: "redis://127.0.0.1:1/3", redisURLFrom: "--redis-url", redisPrefix: "x:"},
 		},
 		{name: "missing_config", args: nil, wantNames: []string{"--config"}},
 		{name: "unknown_flag", args: []string{"--config", "r", "--webhook-secret", "x"}, wantNames: []string{""}},
@@ -77,7 +82,10 @@ func TestParseFlags(t *testing.T) {
 			args:      []string{"--config", "r", "--tolerance", "-1s", "--replay-window", "0s", "--concurrency", "0", "--addr", "nowhere", "--github-api-url", "http://ghe.example.com"},
 			wantNames: []string{"--tolerance", "--replay-window", "--concurrency", "--addr", "--github-api-url"},
 		},
-		{name: "concurrency_too_high", args: []string{"--config", "r", "--concurrency", "65"}, wantNames: []string{"--concurrency"}},
+		{name: "concurrency_too_high", args: []string{"--config", "r", "--concurrency", "257"}, wantNames: []string{"--concurrency"}},
+		{name: "redis_password_in_flag", args: []string{"--config", "r", "--redis-url", "redis://:hunter2-secret@127.0.0.1:6379"}, wantNames: []string{"--redis-url"}},
+		{name: "redis_bad_url_env", args: []string{"--config", "r"}, env: map[string]string{EnvRedisURL: "http://:hunter2-secret@127.0.0.1:6379"}, wantNames: []string{EnvRedisURL}},
+		{name: "bad_limits", args: []string{"--config", "r", "--dispatch-timeout", "0s", "--max-connections", "3"}, wantNames: []string{"--dispatch-timeout", "--max-connections"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -90,6 +98,9 @@ func TestParseFlags(t *testing.T) {
 				}
 				if strings.Contains(err.Error(), "\n") {
 					t.Errorf("error spans lines: %q", err.Error())
+				}
+				if strings.Contains(err.Error(), "hunter2") {
+					t.Errorf("error repeats the Redis password: %q", err.Error())
 				}
 				return
 			}
@@ -180,7 +191,7 @@ func TestMain_ServesUntilCancelled(t *testing.T) {
 	stderr := &fake.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--config", cfgPath}, &bytes.Buffer{}, stderr, envMap(env), func(a string) { addrc <- a })
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--config", cfgPath}, &bytes.Buffer{}, stderr, envMap(env), &runHooks{ready: func(a string) { addrc <- a }})
 	}()
 	var addr string
 	select {
@@ -200,8 +211,8 @@ func TestMain_ServesUntilCancelled(t *testing.T) {
 		return resp.StatusCode
 	}
 	body := webhook("token.expiring", time.Now().UTC().Format(time.RFC3339), "tok_live", "deploy")
-	if got := send(body, Sign(body, testSecret2)); got != http.StatusAccepted {
-		t.Errorf("signed: status = %d, want 202", got)
+	if got := send(body, Sign(body, testSecret2)); got != http.StatusOK {
+		t.Errorf("signed: status = %d, want 200", got)
 	}
 	forged := webhook("token.expiring", time.Now().UTC().Format(time.RFC3339), "tok_forged", "deploy")
 	if got := send(forged, Sign(forged, "whsec_attacker-guess-00000000000")); got != http.StatusUnauthorized {
@@ -244,5 +255,71 @@ func TestSplitSecrets(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"a1", "b2", "c3"}, vals); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestMain_RedisUnreachable: the relay starts with Redis down, says so,
+// answers signed webhooks 503 (fail closed) and never prints the password.
+func TestMain_RedisUnreachable(t *testing.T) {
+	t.Parallel()
+	gh := newFakeGitHub(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "routes.yaml")
+	if err := os.WriteFile(cfgPath, []byte(testRoutesYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	const password = "hunter2-redis-pass"
+	env := map[string]string{
+		EnvWebhookSecrets: testSecret1,
+		EnvGitHubToken:    testToken,
+		EnvGitHubAPIURL:   gh.srv.URL,
+		EnvRedisURL:       "redis://:" + password + "@" + dead + "/0",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrc := make(chan string, 1)
+	stderr := &fake.SyncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--config", cfgPath}, &bytes.Buffer{}, stderr, envMap(env), &runHooks{ready: func(a string) { addrc <- a }})
+	}()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		t.Fatalf("run returned early: %v", err)
+	}
+	body := webhook("token.expiring", time.Now().UTC().Format(time.RFC3339), "tok_1", "n")
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhook", bytes.NewReader(body))
+	req.Header.Set(SignatureHeader, Sign(body, testSecret1))
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("status %d, want 503", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	if n := gh.callCount("octo/app") + gh.callCount("octo/api"); n != 0 {
+		t.Errorf("%d dispatches without the replay store", n)
+	}
+	logs := stderr.String()
+	for _, want := range []string{"Redis unreachable", "replay store unavailable", `"store":"redis ` + dead + `"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q", want)
+		}
+	}
+	if strings.Contains(logs, password) {
+		t.Errorf("logs hold the Redis password")
 	}
 }

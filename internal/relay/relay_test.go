@@ -52,11 +52,11 @@ func TestRelay_Webhook(t *testing.T) {
 		status int
 		want   []dispatch
 	}{
-		{name: "valid_prefixed_signature", body: expiring, sig: func(b []byte) string { return Sign(b, testSecret1) }, status: 202, want: expiringBoth},
-		{name: "valid_bare_signature", body: expiring, sig: func(b []byte) string { return bareSign(b, testSecret1) }, status: 202, want: expiringBoth},
-		{name: "uppercase_hex_and_prefix", body: expiring, sig: func(b []byte) string { return "SHA256=" + strings.ToUpper(bareSign(b, testSecret1)) }, status: 202, want: expiringBoth},
-		{name: "second_secret_rotation", body: expiring, sig: func(b []byte) string { return Sign(b, testSecret2) }, status: 202, want: expiringBoth},
-		{name: "type_field_and_unix_seconds", body: sigTyped, sig: func(b []byte) string { return Sign(b, testSecret1) }, status: 202, want: []dispatch{
+		{name: "valid_prefixed_signature", body: expiring, sig: func(b []byte) string { return Sign(b, testSecret1) }, status: 200, want: expiringBoth},
+		{name: "valid_bare_signature", body: expiring, sig: func(b []byte) string { return bareSign(b, testSecret1) }, status: 200, want: expiringBoth},
+		{name: "uppercase_hex_and_prefix", body: expiring, sig: func(b []byte) string { return "SHA256=" + strings.ToUpper(bareSign(b, testSecret1)) }, status: 200, want: expiringBoth},
+		{name: "second_secret_rotation", body: expiring, sig: func(b []byte) string { return Sign(b, testSecret2) }, status: 200, want: expiringBoth},
+		{name: "type_field_and_unix_seconds", body: sigTyped, sig: func(b []byte) string { return Sign(b, testSecret1) }, status: 200, want: []dispatch{
 			{Repo: "octo/app", EventType: "tokenmint-token.revoked", ClientPayload: payload("tok_9", "n", "token.revoked", ts.Truncate(time.Second))},
 		}},
 		{name: "missing_signature", body: expiring, sig: func([]byte) string { return "-" }, status: 401},
@@ -69,7 +69,7 @@ func TestRelay_Webhook(t *testing.T) {
 		{name: "signature_of_other_body", body: expiring, sig: func(b []byte) string { return Sign(append([]byte(" "), b...), testSecret1) }, status: 401},
 		{name: "stale_timestamp", body: webhook("token.expiring", testNow.Add(-6*time.Minute).Format(time.RFC3339), "tok_1", "n"), sig: func(b []byte) string { return Sign(b, testSecret1) }, status: 401},
 		{name: "future_timestamp", body: webhook("token.expiring", testNow.Add(6*time.Minute).Unix(), "tok_1", "n"), sig: func(b []byte) string { return Sign(b, testSecret1) }, status: 401},
-		{name: "timestamp_at_tolerance_edge", body: webhook("token.rotated", testNow.Add(-5*time.Minute).Format(time.RFC3339), "tok_7", ""), sig: func(b []byte) string { return Sign(b, testSecret1) }, status: 202, want: []dispatch{
+		{name: "timestamp_at_tolerance_edge", body: webhook("token.rotated", testNow.Add(-5*time.Minute).Format(time.RFC3339), "tok_7", ""), sig: func(b []byte) string { return Sign(b, testSecret1) }, status: 200, want: []dispatch{
 			{Repo: "octo/api", EventType: "tooken.token.rotated", ClientPayload: map[string]any{"id": "tok_7", "event": "token.rotated", "timestamp": testNow.Add(-5 * time.Minute).Format(time.RFC3339)}},
 			{Repo: "octo/app", EventType: "tooken.token.rotated", ClientPayload: map[string]any{"id": "tok_7", "event": "token.rotated", "timestamp": testNow.Add(-5 * time.Minute).Format(time.RFC3339)}},
 		}},
@@ -123,42 +123,42 @@ func TestRelay_Replay(t *testing.T) {
 			name:      "same_body_same_signature",
 			bodies:    [][]byte{body, body},
 			sigs:      []func([]byte) string{s1, s1},
-			statuses:  []int{202, 409},
+			statuses:  []int{200, 409},
 			wantCalls: map[string]int{"octo/app": 1, "octo/api": 1},
 		},
 		{
 			name:      "same_body_bare_then_prefixed",
 			bodies:    [][]byte{body, body},
 			sigs:      []func([]byte) string{func(b []byte) string { return bareSign(b, testSecret1) }, s1},
-			statuses:  []int{202, 409},
+			statuses:  []int{200, 409},
 			wantCalls: map[string]int{"octo/app": 1, "octo/api": 1},
 		},
 		{
 			name:      "same_body_other_secret",
 			bodies:    [][]byte{body, body},
 			sigs:      []func([]byte) string{s1, s2},
-			statuses:  []int{202, 409},
+			statuses:  []int{200, 409},
 			wantCalls: map[string]int{"octo/app": 1, "octo/api": 1},
 		},
 		{
 			name:      "same_delivery_id_other_body",
 			bodies:    [][]byte{withID("evt_1", "a"), withID("evt_1", "b")},
 			sigs:      []func([]byte) string{s1, s1},
-			statuses:  []int{202, 409},
+			statuses:  []int{200, 409},
 			wantCalls: map[string]int{"octo/app": 1},
 		},
 		{
 			name:      "distinct_deliveries_both_pass",
 			bodies:    [][]byte{withID("evt_1", "a"), withID("evt_2", "a")},
 			sigs:      []func([]byte) string{s1, s1},
-			statuses:  []int{202, 202},
+			statuses:  []int{200, 200},
 			wantCalls: map[string]int{"octo/app": 2},
 		},
 		{
 			name:      "forged_first_does_not_burn_the_real_one",
 			bodies:    [][]byte{body, body},
 			sigs:      []func([]byte) string{func([]byte) string { return "sha256=" + strings.Repeat("ab", 32) }, s1},
-			statuses:  []int{401, 202},
+			statuses:  []int{401, 200},
 			wantCalls: map[string]int{"octo/app": 1, "octo/api": 1},
 		},
 	}
@@ -203,12 +203,20 @@ func TestRelay_ConcurrentReplays(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	// One copy is dispatched; the others are refused as replays (409) or,
+	// while it is still in flight, asked to retry (503): never both
+	// dispatched.
 	count := map[int]int{}
 	for _, s := range statuses {
-		count[s]++
+		switch s {
+		case 409, 503:
+			count[409+503]++
+		default:
+			count[s]++
+		}
 	}
-	if diff := cmp.Diff(map[int]int{202: 1, 409: n - 1}, count); diff != "" {
-		t.Errorf("statuses (-want +got):\n%s", diff)
+	if diff := cmp.Diff(map[int]int{200: 1, 409 + 503: n - 1}, count); diff != "" {
+		t.Errorf("statuses (-want +got; 912 = 409 or 503):\n%s", diff)
 	}
 	tr.drain(t)
 	if got := len(tr.gh.dispatches()); got != 2 {
@@ -231,6 +239,10 @@ func TestRelay_Retry(t *testing.T) {
 		wantDelivered int
 		wantWaits     []time.Duration
 		exactWaits    bool
+		// wantStatus is the answer to the webhook (200 unless set);
+		// wantRetryAfter its Retry-After.
+		wantStatus     int
+		wantRetryAfter string
 	}{
 		{
 			name:          "5xx_retried_then_success",
@@ -257,19 +269,34 @@ func TestRelay_Retry(t *testing.T) {
 		},
 		{
 			name:          "429_retry_after_http_date",
-			answers:       []answer{{status: 429, header: map[string]string{"Retry-After": testNow.Add(42 * time.Second).Format(http.TimeFormat)}}},
+			answers:       []answer{{status: 429, header: map[string]string{"Retry-After": testNow.Add(8 * time.Second).Format(http.TimeFormat)}}},
 			wantCalls:     2,
 			wantDelivered: 1,
-			wantWaits:     []time.Duration{42 * time.Second},
+			wantWaits:     []time.Duration{8 * time.Second},
 			exactWaits:    true,
 		},
 		{
-			name:          "429_without_headers_waits_a_minute",
-			answers:       []answer{{status: 429}},
-			wantCalls:     2,
-			wantDelivered: 1,
-			wantWaits:     []time.Duration{time.Minute},
-			exactWaits:    true,
+			// A wait past the dispatch budget (10s) is the sender's: 503
+			// with GitHub's wait passed on.
+			name:           "429_retry_after_beyond_budget_is_passed_on",
+			answers:        []answer{{status: 429, header: map[string]string{"Retry-After": testNow.Add(42 * time.Second).Format(http.TimeFormat)}}},
+			wantCalls:      1,
+			wantStatus:     503,
+			wantRetryAfter: "42",
+		},
+		{
+			name:           "429_without_headers_waits_a_minute",
+			answers:        []answer{{status: 429}},
+			wantCalls:      1,
+			wantStatus:     503,
+			wantRetryAfter: "60",
+		},
+		{
+			name:           "503_retry_after_20_is_passed_on",
+			answers:        []answer{{status: 503, header: map[string]string{"Retry-After": "20"}}},
+			wantCalls:      1,
+			wantStatus:     503,
+			wantRetryAfter: "20",
 		},
 		{
 			name: "403_primary_rate_limit_with_retry_after",
@@ -290,32 +317,38 @@ func TestRelay_Retry(t *testing.T) {
 			exactWaits:    true,
 		},
 		{
-			name:      "403_forbidden_is_final",
-			answers:   []answer{{status: 403, body: `{"message":"Resource not accessible by personal access token"}`}},
-			wantCalls: 1,
+			name:       "403_forbidden_is_final",
+			answers:    []answer{{status: 403, body: `{"message":"Resource not accessible by personal access token"}`}},
+			wantCalls:  1,
+			wantStatus: 502,
 		},
 		{
-			name:      "404_is_final",
-			answers:   []answer{{status: 404, body: `{"message":"Not Found"}`}},
-			wantCalls: 1,
+			name:       "404_is_final",
+			answers:    []answer{{status: 404, body: `{"message":"Not Found"}`}},
+			wantCalls:  1,
+			wantStatus: 502,
 		},
 		{
-			name:      "422_is_final",
-			answers:   []answer{{status: 422, body: `{"message":"Invalid request"}`}},
-			wantCalls: 1,
+			name:       "422_is_final",
+			answers:    []answer{{status: 422, body: `{"message":"Invalid request"}`}},
+			wantCalls:  1,
+			wantStatus: 502,
 		},
 		{
-			name:      "attempts_exhausted",
-			answers:   []answer{{status: 500}, {status: 500}, {status: 500}},
-			mod:       func(c *Config) { c.MaxAttempts = 3 },
-			wantCalls: 3,
-			wantWaits: []time.Duration{time.Second, 2 * time.Second},
+			name:       "attempts_exhausted",
+			answers:    []answer{{status: 500}, {status: 500}, {status: 500}},
+			mod:        func(c *Config) { c.MaxAttempts = 3 },
+			wantCalls:  3,
+			wantWaits:  []time.Duration{time.Second, 2 * time.Second},
+			wantStatus: 503,
 		},
 		{
-			name:      "retry_after_beyond_budget_gives_up",
-			answers:   []answer{{status: 429, header: map[string]string{"Retry-After": "3600"}}},
-			mod:       func(c *Config) { c.RetryBudget = 10 * time.Minute },
-			wantCalls: 1,
+			name:           "retry_after_beyond_longer_budget_gives_up",
+			answers:        []answer{{status: 429, header: map[string]string{"Retry-After": "3600"}}},
+			mod:            func(c *Config) { c.DispatchTimeout = 10 * time.Minute },
+			wantCalls:      1,
+			wantStatus:     503,
+			wantRetryAfter: "3600",
 		},
 	}
 	for _, tc := range cases {
@@ -341,8 +374,18 @@ func TestRelay_Retry(t *testing.T) {
 			}
 			// token.revoked goes to octo/app only.
 			body := webhook("token.revoked", testNow.Format(time.RFC3339), "tok_1", "n")
-			if got := tr.post(t, body, Sign(body, testSecret1)); got != 202 {
-				t.Fatalf("status = %d, want 202", got)
+			wantStatus := tc.wantStatus
+			if wantStatus == 0 {
+				wantStatus = 200
+			}
+			got, hdr := tr.postResp(t, body, Sign(body, testSecret1))
+			if got != wantStatus {
+				t.Fatalf("status = %d, want %d", got, wantStatus)
+			}
+			if tc.wantRetryAfter != "" {
+				if ra := hdr.Get("Retry-After"); ra != tc.wantRetryAfter {
+					t.Errorf("Retry-After = %q, want %q", ra, tc.wantRetryAfter)
+				}
 			}
 			tr.drain(t)
 			if got := tr.gh.callCount("octo/app"); got != tc.wantCalls {
@@ -352,8 +395,11 @@ func TestRelay_Retry(t *testing.T) {
 				t.Errorf("delivered = %d, want %d", got, tc.wantDelivered)
 			}
 			st := tr.Stats()
-			if got, want := st.Dispatched+st.Failed, int64(1); got != want {
-				t.Errorf("dispatched+failed = %d, want %d", got, want)
+			if got, want := st.Dispatched, int64(tc.wantDelivered); got != want {
+				t.Errorf("dispatched = %d, want %d", got, want)
+			}
+			if got, want := st.Rejections, int64(0); wantStatus == 502 && got != 1 || wantStatus != 502 && got != want {
+				t.Errorf("rejections by GitHub = %d (answer %d)", got, wantStatus)
 			}
 			waits := tr.sleeps.Waits()
 			if len(waits) != len(tc.wantWaits) {
@@ -373,36 +419,59 @@ func TestRelay_Retry(t *testing.T) {
 	}
 }
 
-func TestRelay_ShutdownDrains(t *testing.T) {
-	t.Parallel()
-	started := make(chan struct{})
+// postAsync posts in the background; the status arrives on the channel.
+func (tr *testRelay) postAsync(t testing.TB, body []byte) <-chan int {
+	ch := make(chan int, 1)
+	go func() { ch <- tr.post(t, body, s1(body)) }()
+	return ch
+}
+
+// blockGitHub holds every dispatch until the returned release is called;
+// entered receives each repository as its dispatch arrives.
+func (tr *testRelay) blockGitHub(t testing.TB) (entered <-chan string, release func()) {
+	in := make(chan string, 64)
+	gate := make(chan struct{})
 	var once sync.Once
-	tr := newTestRelay(t, func(c *Config) {
-		c.Concurrency = 1
-		c.onShutdown = func() { once.Do(func() { close(started) }) }
-	})
-	// Every dispatch waits until Shutdown has begun: all of them are still
-	// queued or in flight when it is called.
-	tr.gh.block = func(string) { <-started }
-	const events = 5
-	for i := range events {
-		body := webhook("token.expiring", testNow.Format(time.RFC3339), fmt.Sprintf("tok_%d", i), "n")
-		if got := tr.post(t, body, Sign(body, testSecret1)); got != 202 {
-			t.Fatalf("status = %d, want 202", got)
-		}
+	rel := func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(rel)
+	tr.gh.mu.Lock()
+	tr.gh.block = func(repo string) {
+		in <- repo
+		<-gate
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := tr.Shutdown(ctx); err != nil {
+	tr.gh.mu.Unlock()
+	return in, rel
+}
+
+func TestRelay_ShutdownWaitsForInFlight(t *testing.T) {
+	t.Parallel()
+	tr := newTestRelay(t, nil)
+	entered, release := tr.blockGitHub(t)
+	body := webhook("token.expiring", testNow.Format(time.RFC3339), "tok_1", "n")
+	answer := tr.postAsync(t, body)
+	<-entered
+	<-entered // both dispatches are at GitHub
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		shut <- tr.Shutdown(ctx)
+	}()
+	// New webhooks are refused as soon as shutdown has begun; the one in
+	// flight still completes.
+	late := webhook("token.expiring", testNow.Format(time.RFC3339), "tok_late", "n")
+	for tr.post(t, late, s1(late)) != http.StatusServiceUnavailable {
+		time.Sleep(time.Millisecond)
+	}
+	release()
+	if got := <-answer; got != 200 {
+		t.Errorf("webhook in flight: status = %d, want 200", got)
+	}
+	if err := <-shut; err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if got, want := len(tr.gh.dispatches()), 2*events; got != want {
-		t.Errorf("delivered before Shutdown returned = %d, want %d", got, want)
-	}
-	// After shutdown new webhooks are refused, and nothing is dispatched.
-	body := webhook("token.expiring", testNow.Format(time.RFC3339), "tok_late", "n")
-	if got := tr.post(t, body, Sign(body, testSecret1)); got != http.StatusServiceUnavailable {
-		t.Errorf("status after shutdown = %d, want 503", got)
+	if got := len(tr.gh.dispatches()); got != 2 {
+		t.Errorf("delivered = %d, want 2", got)
 	}
 	resp, err := tr.srv.Client().Get(tr.srv.URL + "/healthz")
 	if err != nil {
@@ -414,76 +483,53 @@ func TestRelay_ShutdownDrains(t *testing.T) {
 	}
 }
 
-func TestRelay_ShutdownDeadlineAbandons(t *testing.T) {
+func TestRelay_ShutdownDeadlineCancels(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	tr := newTestRelay(t, func(c *Config) { c.Concurrency = 1 })
-	tr.gh.block = func(string) { <-release }
-	t.Cleanup(func() { close(release) })
-	body := webhook("token.expiring", testNow.Format(time.RFC3339), "tok_1", "n")
-	if got := tr.post(t, body, Sign(body, testSecret1)); got != 202 {
-		t.Fatalf("status = %d, want 202", got)
-	}
+	tr := newTestRelay(t, nil)
+	entered, _ := tr.blockGitHub(t)
+	body := webhook("token.revoked", testNow.Format(time.RFC3339), "tok_1", "n")
+	answer := tr.postAsync(t, body)
+	<-entered
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := tr.Shutdown(ctx)
-	if !errors.Is(err, context.Canceled) {
+	if err := tr.Shutdown(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Shutdown error = %v, want context.Canceled", err)
 	}
-	if got := tr.Stats().Failed; got != 2 {
-		t.Errorf("failed = %d, want 2 (both dispatches abandoned)", got)
+	// Not answered 2xx: the sender retries, nothing is lost.
+	if got := <-answer; got != http.StatusServiceUnavailable {
+		t.Errorf("status = %d, want 503", got)
 	}
-	if !strings.Contains(tr.logs.String(), "dispatch abandoned at shutdown") {
-		t.Errorf("logs do not report the abandoned dispatches")
+	if !strings.Contains(tr.logs.String(), "the sender retries") {
+		t.Errorf("logs do not report the dispatch left to the sender")
 	}
 }
 
-func TestRelay_QueueFullRefusesAndForgets(t *testing.T) {
+func TestRelay_InFlightCapRefusesAndForgets(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	// Two routes for token.expiring; a queue of 3 takes one event (2 jobs)
-	// while the single worker is stuck, and refuses the next.
-	tr := newTestRelay(t, func(c *Config) { c.Concurrency = 1; c.QueueSize = 3 })
-	var first sync.Once
-	inFlight := make(chan struct{})
-	tr.gh.block = func(string) {
-		first.Do(func() { close(inFlight) })
-		<-release
-	}
+	tr := newTestRelay(t, func(c *Config) { c.MaxInFlight = 1 })
+	entered, release := tr.blockGitHub(t)
 	a := webhook("token.expiring", testNow.Format(time.RFC3339), "tok_a", "n")
 	b := webhook("token.expiring", testNow.Format(time.RFC3339), "tok_b", "n")
-	c := webhook("token.expiring", testNow.Format(time.RFC3339), "tok_c", "n")
-	if got := tr.post(t, a, s1(a)); got != 202 {
-		t.Fatalf("a: status = %d, want 202", got)
+	answerA := tr.postAsync(t, a)
+	<-entered
+	got, hdr := tr.postResp(t, b, s1(b))
+	if got != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
+		t.Fatalf("b: status = %d, Retry-After %q; want 503 with a Retry-After", got, hdr.Get("Retry-After"))
 	}
-	<-inFlight // one of a's jobs is in flight, one queued
-	if got := tr.post(t, b, s1(b)); got != 202 {
-		t.Fatalf("b: status = %d, want 202", got)
+	release()
+	if got := <-answerA; got != 200 {
+		t.Fatalf("a: status = %d, want 200", got)
 	}
-	if got := tr.post(t, c, s1(c)); got != http.StatusServiceUnavailable {
-		t.Fatalf("c: status = %d, want 503", got)
-	}
-	delivered := make(chan string, 16)
-	tr.gh.mu.Lock()
-	tr.gh.block = nil
-	tr.gh.delivered = delivered
-	tr.gh.mu.Unlock()
-	close(release)
-	// Once a's and b's four dispatches are delivered the queue is empty.
-	for range 4 {
-		<-delivered
-	}
-	// c was forgotten by the replay cache: its retry is accepted now, and
-	// dispatched exactly once.
-	if got := tr.post(t, c, s1(c)); got != 202 {
-		t.Fatalf("c retry: status = %d, want 202", got)
+	// b was never claimed: its retry is accepted now.
+	if got := tr.post(t, b, s1(b)); got != 200 {
+		t.Fatalf("b retry: status = %d, want 200", got)
 	}
 	tr.drain(t)
 	ids := map[string]int{}
 	for _, d := range tr.gh.dispatches() {
 		ids[d.ClientPayload["id"].(string)]++
 	}
-	if diff := cmp.Diff(map[string]int{"tok_a": 2, "tok_b": 2, "tok_c": 2}, ids); diff != "" {
+	if diff := cmp.Diff(map[string]int{"tok_a": 2, "tok_b": 2}, ids); diff != "" {
 		t.Errorf("dispatches per token (-want +got):\n%s", diff)
 	}
 }
@@ -505,8 +551,8 @@ func TestRelay_NoSecretLeaks(t *testing.T) {
 	// fields, and forged requests whose signature is the secret itself.
 	body := []byte(`{"event":"token.expiring","timestamp":"` + testNow.Format(time.RFC3339) +
 		`","data":{"id":"tok_1","name":"n","token":"` + testToken + `","secret":"` + testSecret2 + `"}}`)
-	if got := tr.post(t, body, Sign(body, testSecret1)); got != 202 {
-		t.Fatalf("status = %d, want 202", got)
+	if got := tr.post(t, body, Sign(body, testSecret1)); got != 502 {
+		t.Fatalf("status = %d, want 502 (GitHub refused octo/api)", got)
 	}
 	for _, forged := range []string{testSecret1, "sha256=" + testSecret2, testToken} {
 		if got := tr.post(t, body, forged); got != 401 && got != 409 {
@@ -529,7 +575,7 @@ func TestRelay_NoSecretLeaks(t *testing.T) {
 	if strings.Contains(logs, "::stop-commands::") {
 		t.Errorf("logs hold a workflow command from server text")
 	}
-	if !strings.Contains(logs, "dispatch failed") {
+	if !strings.Contains(logs, "dispatch refused by GitHub") {
 		t.Errorf("logs do not report the failed dispatch")
 	}
 }
@@ -638,8 +684,8 @@ func TestRelay_GHESBase(t *testing.T) {
 	t.Cleanup(ghes.Close)
 	tr := newTestRelay(t, func(c *Config) { c.GitHubAPIURL = ghes.URL + "/api/v3" })
 	body := webhook("token.revoked", testNow.Format(time.RFC3339), "tok_1", "n")
-	if got := tr.post(t, body, s1(body)); got != 202 {
-		t.Fatalf("status = %d, want 202", got)
+	if got := tr.post(t, body, s1(body)); got != 200 {
+		t.Fatalf("status = %d, want 200", got)
 	}
 	tr.drain(t)
 	mu.Lock()

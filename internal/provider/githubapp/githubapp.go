@@ -97,7 +97,7 @@ func check(o provider.Options, req provider.MintRequest) error {
 	if _, err := ParsePrivateKey(o.AdminKey.Reveal()); err != nil {
 		errs = append(errs, err)
 	}
-	if err := ValidatePermissions(req.Permissions); err != nil {
+	if err := ValidatePermissionsFor(o.APIURL, req.Permissions); err != nil {
 		errs = append(errs, err)
 	}
 	if len(req.Scopes) > 0 {
@@ -120,6 +120,7 @@ func check(o provider.Options, req provider.MintRequest) error {
 type client struct {
 	base     string
 	clientID string
+	warnf    func(format string, args ...any)
 	key      *rsa.PrivateKey
 	http     *httpx.Client
 	now      func() time.Time
@@ -150,7 +151,7 @@ func New(o provider.Options) (provider.Provider, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &client{base: base, clientID: o.ClientID, key: key, http: h.With(httpx.WithService("GitHub API")), now: now}, nil
+	return &client{base: base, clientID: o.ClientID, key: key, http: h.With(httpx.WithService("GitHub API")), now: now, warnf: o.Warnf}, nil
 }
 
 // JWT returns a signed App JWT for the given time (exported for tests of
@@ -276,9 +277,10 @@ func (c *client) Mint(ctx context.Context, req provider.MintRequest) (*provider.
 	if err != nil {
 		return nil, err
 	}
-	if err := ValidatePermissions(req.Permissions); err != nil {
+	if err := ValidatePermissionsFor(c.base, req.Permissions); err != nil {
 		return nil, err
 	}
+	WarnUndocumented(c.warnf, req.Permissions)
 	inst, err := c.installation(ctx, owner, repos)
 	if err != nil {
 		return nil, err

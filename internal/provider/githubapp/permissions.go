@@ -10,77 +10,37 @@ import (
 	"github.com/tokenmint/tokenmint/internal/inputerr"
 )
 
+//go:generate go run ../../tools/genpermissions -in testdata/app-permissions.json -out permissions_gen.go
+
+// The permission rule, in one place: a name and level are accepted only
+// when GitHub's official REST description (the app-permissions schema, see
+// PermissionSource) documents them, or when create-github-app-token v3.1.1
+// declares the name as a permission-* input (passed on with a warning);
+// a name only GHES documents needs a GHES base URL. Anything else is an
+// input error before any request, so a permission asked for is never
+// dropped (a request without permissions would get every permission of the
+// installation).
+
 // Permission is one GitHub App permission an installation token can be
 // narrowed to, with the levels GitHub accepts for it.
 type Permission struct {
 	Name        string   // API name: pull_requests
 	Levels      []string // read, write, admin: what GitHub accepts
-	Description string
+	Description string   // GitHub's description, without the final period
+	// Cloud: api.github.com's or GHEC's description has it. GHES: a GHES
+	// description has it. A name with GHES only is accepted only with a
+	// GHES base URL.
+	Cloud, GHES bool
+	// Undocumented: no description has it; create-github-app-token v3.1.1
+	// still declares its input, so it is passed on, with a warning.
+	Undocumented bool
 }
 
 // InputName is the create-github-app-token input for p: permission-pull-requests.
 func (p Permission) InputName() string { return "permission-" + strings.ReplaceAll(p.Name, "_", "-") }
 
-// permissionTable is the one list every other view derives from. It is
-// GitHub's "App Permissions" schema as create-github-app-token generates its
-// permission-* inputs from it (scripts/generated/app-permissions.json).
-var permissionTable = []Permission{
-	{"actions", lvRW, "for GitHub Actions workflows, workflow runs, and artifacts"},
-	{"administration", lvRW, "for repository creation, deletion, settings, teams, and collaborators creation"},
-	{"checks", lvRW, "for checks on code"},
-	{"codespaces", lvRW, "to create, edit, delete, and list Codespaces"},
-	{"contents", lvRW, "for repository contents, commits, branches, downloads, releases, and merges"},
-	{"dependabot_secrets", lvRW, "to manage Dependabot secrets"},
-	{"deployments", lvRW, "for deployments and deployment statuses"},
-	{"email_addresses", lvRW, "to manage the email addresses belonging to a user"},
-	{"environments", lvRW, "for managing repository environments"},
-	{"followers", lvRW, "to manage the followers belonging to a user"},
-	{"git_ssh_keys", lvRW, "to manage git SSH keys"},
-	{"gpg_keys", lvRW, "to view and manage GPG keys belonging to a user"},
-	{"interaction_limits", lvRW, "to view and manage interaction limits on a repository"},
-	{"issues", lvRW, "for issues and related comments, assignees, labels, and milestones"},
-	{"members", lvRW, "for organization teams and members"},
-	{"metadata", lvRW, "to search repositories, list collaborators, and access repository metadata"},
-	{"organization_administration", lvRW, "to manage access to an organization"},
-	{"organization_announcement_banners", lvRW, "to view and manage announcement banners for an organization"},
-	{"organization_copilot_seat_management", lvW, "for managing access to GitHub Copilot for members of an organization with a Copilot Business subscription"},
-	{"organization_custom_org_roles", lvRW, "for custom organization roles management"},
-	{"organization_custom_properties", lvRWA, "for custom property management"},
-	{"organization_custom_roles", lvRW, "for custom repository roles management"},
-	{"organization_events", lvR, "to view events triggered by an activity in an organization"},
-	{"organization_hooks", lvRW, "to manage the post-receive hooks for an organization"},
-	{"organization_packages", lvRW, "for organization packages published to GitHub Packages"},
-	{"organization_personal_access_token_requests", lvRW, "for viewing and managing fine-grained personal access tokens that have been approved by an organization"},
-	{"organization_personal_access_tokens", lvRW, "for viewing and managing fine-grained personal access token requests to an organization"},
-	{"organization_plan", lvR, "for viewing an organization's plan"},
-	{"organization_projects", lvRWA, "to manage organization projects and projects public preview (where available)"},
-	{"organization_secrets", lvRW, "to manage organization secrets"},
-	{"organization_self_hosted_runners", lvRW, "to view and manage GitHub Actions self-hosted runners available to an organization"},
-	{"organization_user_blocking", lvRW, "to view and manage users blocked by the organization"},
-	{"packages", lvRW, "for packages published to GitHub Packages"},
-	{"pages", lvRW, "to retrieve Pages statuses, configuration, and builds, as well as create new builds"},
-	{"profile", lvW, "to manage the profile settings belonging to a user"},
-	{"pull_requests", lvRW, "for pull requests and related comments, assignees, labels, milestones, and merges"},
-	{"repository_custom_properties", lvRW, "to view and edit custom properties for a repository, when allowed by the property"},
-	{"repository_hooks", lvRW, "to manage the post-receive hooks for a repository"},
-	{"repository_projects", lvRWA, "to manage repository projects, columns, and cards"},
-	{"secret_scanning_alerts", lvRW, "to view and manage secret scanning alerts"},
-	{"secrets", lvRW, "to manage repository secrets"},
-	{"security_events", lvRW, "to view and manage security events like code scanning alerts"},
-	{"single_file", lvRW, "to manage just a single file"},
-	{"starring", lvRW, "to list and manage repositories a user is starring"},
-	{"statuses", lvRW, "for commit statuses"},
-	{"team_discussions", lvRW, "to manage team discussions and related comments"},
-	{"vulnerability_alerts", lvRW, "to manage Dependabot alerts"},
-	{"workflows", lvW, "to update GitHub Actions workflow files"},
-}
-
-var (
-	lvR   = []string{"read"}
-	lvW   = []string{"write"}
-	lvRW  = []string{"read", "write"}
-	lvRWA = []string{"read", "write", "admin"}
-)
+// GHESOnly reports a permission only GHES documents.
+func (p Permission) GHESOnly() bool { return p.GHES && !p.Cloud }
 
 // Levels are the permission levels, weakest first.
 var Levels = []string{"read", "write", "admin"}
@@ -137,8 +97,9 @@ var safeName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
 func checkPermission(input, name, level string) (string, string, error) {
 	p, ok := LookupPermission(name)
 	if !ok {
-		if safeName.MatchString(strings.TrimSpace(name)) {
-			return "", "", inputerr.New(input, "%q is not a GitHub App permission; use one of the names in create-github-app-token's permission-* inputs (for example contents, issues, pull_requests)", strings.TrimSpace(name))
+		n := strings.TrimSpace(name)
+		if safeName.MatchString(n) {
+			return "", "", inputerr.New(input, "%q is not a GitHub App permission in GitHub's REST description%s", n, suggest(normalizePermission(n), "", "_"))
 		}
 		return "", "", inputerr.New(input, "an entry is not a GitHub App permission name; write entries as name:level, for example contents:read")
 	}
@@ -173,6 +134,10 @@ func orList(levels []string) string {
 func ParsePermissions(s string) (map[string]string, error) {
 	var out map[string]string
 	var errs []error
+	if strings.TrimSpace(s) != "" && len(SplitList(s)) == 0 {
+		// Read as "none asked", it would mint every permission.
+		return nil, inputerr.New("permissions", "has no name:level entry; give entries like contents:read, or remove the input")
+	}
 	for _, item := range SplitList(s) {
 		name, level, ok := strings.Cut(item, ":")
 		if !ok || strings.TrimSpace(level) == "" {
@@ -266,9 +231,16 @@ func ActionInputs() []ActionInput {
 		{Name: "skip-token-revoke", Description: "create-github-app-token compatibility: 'true' means revoke: never."},
 	}
 	for _, p := range permissionTable {
+		note := ""
+		switch {
+		case p.Undocumented:
+			note = " Not in GitHub's REST description any more: passed on with a warning."
+		case p.GHESOnly():
+			note = " GitHub Enterprise Server only."
+		}
 		out = append(out, ActionInput{
 			Name:        p.InputName(),
-			Description: fmt.Sprintf("github-app: the level of permission to grant the access token %s. Can be set to %s.", p.Description, orList(p.Levels)),
+			Description: fmt.Sprintf("github-app: %s. Can be set to %s.%s", p.Description, orList(p.Levels), note),
 		})
 	}
 	return out

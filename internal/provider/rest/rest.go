@@ -113,6 +113,9 @@ func checkMint(p *Profile, req provider.MintRequest) []error {
 	if p.MaxNameLength > 0 && len(req.Name) > p.MaxNameLength {
 		errs = append(errs, inputerr.New("name", "must be at most %d characters (the profile's max_name_length)", p.MaxNameLength))
 	}
+	if err := checkTTLGranularity(p, req.TTL); err != nil {
+		errs = append(errs, err)
+	}
 	return errs
 }
 
