@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start: build tokenmint, start the bundled fake token services on
-# 127.0.0.1, then mint, list and revoke a Tooken token with the CLI, and run
-# the action's main and post phases the way the runner does. Needs only Go.
+# 127.0.0.1, then mint, list and revoke a Tooken token with the CLI, rotate
+# one into a repository secret of the fake GitHub, and run the action's main
+# and post phases the way the runner does. Needs only Go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -32,6 +33,11 @@ echo "== CLI: list"
 
 echo "== CLI: revoke $id"
 "$tm" revoke "$id"
+
+echo "== CLI: rotate (mint a token and write it into octo-org/octo-repo's secret TOOKEN_TOKEN on the fake GitHub)"
+GITHUB_TOKEN=ghp_fakegithubtoken000000000000000000000 \
+  "$tm" rotate --scopes tokens:read --ttl 9d --name quickstart-rotation \
+  --github-api-url "$base/github" --secret-name TOOKEN_TOKEN --secret-repositories octo-org/octo-repo
 
 echo "== action: main and post, as the runner runs them"
 for f in output env state summary; do : >"$work/$f"; done

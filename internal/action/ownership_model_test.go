@@ -53,11 +53,34 @@ const (
 	modelGrooKey   = "groo_secret_model0123456789abcdef"
 )
 
+// restProfile is Tooken through the rest provider (testdata/profiles/tooken.yaml, trimmed).
+const restProfile = `
+base_url: https://api.tooken.io/v1
+max_name_length: 100
+scopes: [tokens:read, tokens:write, tokens:revoke]
+auth: {header: Authorization, value: "Bearer {{admin_key}}"}
+create:
+  path: /tokens
+  body: {name: "{{name}}", scopes: "{{scopes}}", expires_at: "{{expiry}}"}
+  expiry_format: rfc3339
+  success: [201]
+  response: {id: /id, secret: /token, name: /name, expires_at: /expires_at, expires_at_format: rfc3339}
+revoke: {method: DELETE, path: "/tokens/{{id}}", gone: [404, 410]}
+list:
+  path: /tokens
+  query: {name: "{{name}}"}
+  items: /data
+  item: {id: /id, name: /name, status: /status}
+  revoked_values: [revoked, expired]
+  paging: {page_param: page, per_page_param: per_page, per_page: 100}
+`
+
 // figures are the totals a run reports.
 type figures struct {
 	schedules, jobs, requests, faults, kills, lates int
 	foreignRevocations, orphans, warnedSurvivors    int
 	mainOK, mainFailed                              int
+	okBy                                            map[string]int // mains succeeded per service
 }
 
 func (f *figures) add(g figures) {
@@ -72,6 +95,12 @@ func (f *figures) add(g figures) {
 	f.warnedSurvivors += g.warnedSurvivors
 	f.mainOK += g.mainOK
 	f.mainFailed += g.mainFailed
+	if f.okBy == nil {
+		f.okBy = map[string]int{}
+	}
+	for k, v := range g.okBy {
+		f.okBy[k] += v
+	}
 }
 
 func TestOwnershipModel(t *testing.T) {
@@ -96,9 +125,9 @@ func TestOwnershipModel(t *testing.T) {
 			t.Logf("seed %d: %+v", s, g)
 		}
 	}
-	t.Logf("ownership model: seeds %d..%d: %d schedules, %d jobs, %d requests, %d faults injected, %d mains killed, %d late commits, %d mains succeeded, %d failed; foreign revocations %d, orphans %d, warned survivors %d",
+	t.Logf("ownership model: seeds %d..%d: %d schedules, %d jobs, %d requests, %d faults injected, %d mains killed, %d late commits, %d mains succeeded, %d failed; foreign revocations %d, orphans %d, warned survivors %d; mains succeeded per service %v",
 		seed, seed+int64(n)-1, total.schedules, total.jobs, total.requests, total.faults, total.kills, total.lates, total.mainOK, total.mainFailed,
-		total.foreignRevocations, total.orphans, total.warnedSurvivors)
+		total.foreignRevocations, total.orphans, total.warnedSurvivors, total.okBy)
 }
 
 // ---- the scheduler: one job runs at a time; at each request the seed
@@ -155,7 +184,7 @@ type service struct {
 	create, list, revoke string
 }
 
-func newService(kind int, r *rand.Rand) service {
+func newService(kind int, r *rand.Rand) service { //nolint:gocyclo // one case per service
 	switch kind {
 	case 0:
 		scopes := faketooken.AdminScopes
@@ -170,6 +199,17 @@ func newService(kind int, r *rand.Rand) service {
 		f := fakehookbase.New(modelHookKey, nil, fakehookbase.Options{})
 		return service{name: "hookbase", server: f.Server, create: fakehookbase.RouteCreate, list: fakehookbase.RouteList, revoke: fakehookbase.RouteDelete,
 			inputs: map[string]string{"provider": "hookbase", "admin-key": modelHookKey, "api-url": "http://127.0.0.1:9", "scopes": "read"}}
+	case 3, 4:
+		// The generic rest provider over the Tooken fake; kind 4's profile
+		// has no list section: lost creates cannot be attributed at all.
+		f := faketooken.New(modelTookenKey, nil)
+		profile, name := restProfile, "rest"
+		if kind == 4 {
+			profile, name = restProfile[:strings.Index(restProfile, "list:")], "rest-no-list"
+		}
+		return service{name: name, server: f.Server, create: "POST /v1/tokens", list: "GET /v1/tokens", revoke: "DELETE /v1/tokens/{id}",
+			inputs: map[string]string{"provider": "rest", "admin-key": modelTookenKey, "api-url": "http://127.0.0.1:9/v1", "scopes": "tokens:read",
+				"provider-config": profile}}
 	default:
 		f := fakegroo.New(modelGrooID, modelGrooKey)
 		return service{name: "groo", server: f.Server, create: fakegroo.RouteCreate, list: fakegroo.RouteList, revoke: fakegroo.RouteRevoke,
@@ -364,25 +404,24 @@ func (jt *jobTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // ---- one schedule.
 
 type job struct {
-	id          int
-	dir         string
-	inputs      map[string]string
-	phase       string
-	killed      bool
-	mainErr     error
-	mainOut     bytes.Buffer
-	postOut     bytes.Buffer
-	tokenID     string
-	heldAtPost  bool
-	state       map[string]string
-	outputs     map[string]string
-	transport   *jobTransport
-	postSkipped bool
+	id         int
+	dir        string
+	inputs     map[string]string
+	phase      string
+	killed     bool
+	mainErr    error
+	mainOut    bytes.Buffer
+	postOut    bytes.Buffer
+	tokenID    string
+	heldAtPost bool
+	state      map[string]string
+	outputs    map[string]string
+	transport  *jobTransport
 }
 
 func runSchedule(t testing.TB, seed int64) (figures, []string) {
 	r := rand.New(rand.NewSource(seed))
-	svc := newService(r.Intn(3), r)
+	svc := newService(r.Intn(5), r)
 	w := &world{t: t, svc: svc, rng: r, creator: map[string]int{}, revoker: map[string]int{},
 		sched: &sched{rng: r, parked: map[int]chan struct{}{}}}
 	clock := fake.NewClock(time.Now().UTC().Truncate(time.Second))
@@ -432,7 +471,7 @@ func runSchedule(t testing.TB, seed int64) (figures, []string) {
 		}
 		jobs[i] = j
 	}
-	w.fig = figures{schedules: 1, jobs: n}
+	w.fig = figures{schedules: 1, jobs: n, okBy: map[string]int{}}
 
 	w.sched.active = n
 	var wg sync.WaitGroup
@@ -461,6 +500,7 @@ func runSchedule(t testing.TB, seed int64) (figures, []string) {
 		switch {
 		case j.mainErr == nil && !j.killed:
 			w.fig.mainOK++
+			w.fig.okBy[svc.name]++
 			if !j.heldAtPost {
 				problems = append(problems, fmt.Sprintf("job %d: main succeeded with token %q, which was not live when its post began", j.id, j.tokenID))
 			}

@@ -137,7 +137,7 @@ func dryRun(ctx context.Context, rt *Runtime, cfg *config.Config, rot *rotation)
 	plan.SetStyle(table.StyleLight)
 	plan.SetTitle("tokenmint dry run: nothing is minted, written or revoked")
 	plan.AppendRows([]table.Row{
-		{"Provider", cfg.Provider}, {"API URL", cfg.APIURL}, {"Token name", cfg.Name},
+		{"Provider", cfg.Provider}, {"API URL", cfg.APIURL}, {"Token name", plannedName(cfg)},
 		{"Scopes", orNone(strings.Join(cfg.Scopes, ", "))}, {"TTL", cfg.TTL.String()},
 		{"Revocation", revokePlan(cfg, cfg.RevokeInPost())},
 	})
@@ -181,6 +181,15 @@ func dryRun(ctx context.Context, rt *Runtime, cfg *config.Config, rot *rotation)
 		return ErrFailed
 	}
 	return nil
+}
+
+// plannedName is the layout of the name a run would send (the nonce is
+// drawn only when it runs).
+func plannedName(cfg *config.Config) string {
+	if cfg.Rotation() && cfg.TokenID == "" {
+		return cfg.RotationPrefix() + "-<UTC timestamp>-<nonce>"
+	}
+	return cfg.Name + "-<nonce>"
 }
 
 // printLines logs a rendered table line by line (each neutralized).

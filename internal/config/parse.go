@@ -480,6 +480,7 @@ func checkRotation(c *Config, v Values) []error {
 		SecretName: c.SecretName, SecretType: c.SecretType, Repositories: c.SecretRepositories,
 		CurrentRepository: c.Env.Repository, Environment: c.SecretEnvironment, Org: c.SecretOrg,
 		Visibility: c.SecretVisibility, SelectedRepositories: c.SecretSelectedRepositories,
+		GitHubAPIURL: c.GitHubAPIURL,
 	})
 	if err != nil {
 		errs = append(errs, err)

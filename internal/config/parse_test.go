@@ -118,6 +118,8 @@ func TestParse_Rules(t *testing.T) {
 		{"secret_name_without_token", map[string]string{"secret-name": "API_TOKEN"}, []string{"github-token"}},
 		{"secret_name_with_token", map[string]string{"secret-name": "API_TOKEN", "github-token": "ghp_x"}, nil},
 		{"secret_type_bad", map[string]string{"secret-type": "vault"}, []string{"secret-type"}},
+		{"secret_type_codespaces_on_ghes", map[string]string{"secret-name": "API_TOKEN", "github-token": "ghp_x", "secret-type": "codespaces", "github-api-url": "https://ghes.example.com/api/v3"}, []string{"secret-type"}},
+		{"secret_type_codespaces_on_github_com", map[string]string{"secret-name": "API_TOKEN", "github-token": "ghp_x", "secret-type": "codespaces"}, nil},
 		{"secret_inputs_without_secret_name", map[string]string{"secret-repositories": "o/r", "secret-environment": "prod", "secret-org": "o", "secret-selected-repositories": "r"}, []string{"secret-environment", "secret-org", "secret-repositories", "secret-selected-repositories"}},
 		{"grace_days", map[string]string{"previous-token-grace": "2d"}, nil},
 		{"grace_negative", map[string]string{"previous-token-grace": "-1m"}, []string{"previous-token-grace"}},

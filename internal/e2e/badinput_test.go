@@ -49,6 +49,7 @@ func TestAction_BadInput(t *testing.T) {
 		{"provider_config_for_tooken", map[string]string{"provider-config": "p.yaml"}, "provider-config"},
 		{"secret_name_without_github_token", map[string]string{"secret-name": "API_TOKEN"}, "github-token"},
 		{"secret_type_bad", map[string]string{"secret-type": "vault"}, "secret-type"},
+		{"secret_type_codespaces_on_ghes", map[string]string{"secret-name": "API_TOKEN", "github-token": "ghp_x", "secret-type": "codespaces", "github-api-url": "https://ghes.example.com/api/v3"}, "secret-type"},
 		{"secret_repositories_without_secret_name", map[string]string{"secret-repositories": "o/r"}, "secret-repositories"},
 		{"dry_run_bad", map[string]string{"dry-run": "maybe"}, "dry-run"},
 		{"grace_bad", map[string]string{"previous-token-grace": "later"}, "previous-token-grace"},

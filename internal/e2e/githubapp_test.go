@@ -338,6 +338,18 @@ func TestAction_GitHubApp(t *testing.T) {
 			},
 		},
 		{
+			// Config's target check and the provider's own check both find
+			// it: the user still sees it once.
+			name:     "repository_of_another_owner_is_one_error",
+			inputs:   map[string]string{"owner": "actions", "repositories": "octo/other"},
+			wantMain: 1,
+			check: func(t *testing.T, e *env, j *Job, main, post Phase) {
+				if errs := errorLines(j); len(errs) != 1 || !strings.Contains(errs[0], `input "repositories"`) {
+					t.Errorf("want one ::error:: on repositories, got %q", errs)
+				}
+			},
+		},
+		{
 			name: "create_github_app_token_aliases_and_skip_revoke",
 			inputs: map[string]string{
 				"client-id": "", "admin-key": "", "api-url": "",

@@ -315,7 +315,7 @@ func (s *Server) next(route string) (Fault, bool) {
 }
 
 func (s *Server) serve(route string, h http.HandlerFunc, w http.ResponseWriter, r *http.Request) {
-	f, ok := s.next(route)
+	f, ok := s.nextMarked(route, r)
 	if !ok {
 		h(w, r)
 		return

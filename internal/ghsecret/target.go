@@ -14,6 +14,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/tokenmint/tokenmint/internal/httpx"
 	"github.com/tokenmint/tokenmint/internal/inputerr"
 )
 
@@ -139,6 +140,9 @@ type TargetOptions struct {
 	// which the action passes through); all and selected are not.
 	Visibility           string
 	SelectedRepositories []string // secret-selected-repositories
+	// GitHubAPIURL is github-api-url ("" = api.github.com): GitHub
+	// Enterprise Server has no Codespaces secrets.
+	GitHubAPIURL string
 }
 
 var (
@@ -209,7 +213,11 @@ func BuildTargets(o TargetOptions) ([]Target, error) {
 	switch typ {
 	case "":
 		typ = Actions
-	case Actions, Dependabot, Codespaces:
+	case Actions, Dependabot:
+	case Codespaces:
+		if httpx.IsGHES(o.GitHubAPIURL) {
+			bad(InputType, "must be actions or dependabot when github-api-url is a GitHub Enterprise Server base: GHES has no Codespaces secrets API")
+		}
 	default:
 		bad(InputType, "must be actions, dependabot or codespaces")
 	}

@@ -94,6 +94,8 @@ func TestBuildTargets_Errors(t *testing.T) {
 		{name: "selected_repo_bad_form", in: TargetOptions{SecretName: "T", Org: "acme", Visibility: "selected", SelectedRepositories: []string{"acme/we b"}}, want: []string{InputSelectedRepositories}},
 		{name: "bad_org", in: TargetOptions{SecretName: "T", Org: "-acme"}, want: []string{InputOrg}},
 		{name: "dependabot_environment", in: TargetOptions{SecretName: "T", SecretType: "dependabot", Environment: "prod", CurrentRepository: "a/b"}, want: []string{InputEnvironment}},
+		{name: "codespaces_on_ghes", in: TargetOptions{SecretName: "T", SecretType: "codespaces", CurrentRepository: "a/b", GitHubAPIURL: "https://ghes.example.com/api/v3"}, want: []string{InputType}},
+		{name: "codespaces_on_bare_ghes_host", in: TargetOptions{SecretName: "T", SecretType: "codespaces", CurrentRepository: "a/b", GitHubAPIURL: "https://ghes.example.com"}, want: []string{InputType}},
 		{name: "codespaces_environment", in: TargetOptions{SecretName: "T", SecretType: "codespaces", Environment: "prod", CurrentRepository: "a/b"}, want: []string{InputEnvironment}},
 		{name: "environment_control_character", in: TargetOptions{SecretName: "T", Environment: "prod\n::x::", CurrentRepository: "a/b"}, want: []string{InputEnvironment}},
 		{name: "bare_repository_name", in: TargetOptions{SecretName: "T", Repositories: []string{"web"}}, want: []string{InputRepositories}},

@@ -345,23 +345,16 @@ func baseURLs(apiURL string) (*url.URL, *url.URL, error) {
 		apiURL = DefaultAPIURL
 	}
 	bad := inputerr.New("github-api-url", "must be an https:// URL such as https://api.github.com or https://ghes.example.com/api/v3 (http:// only for loopback hosts)")
-	u, err := httpx.CheckBaseURL(apiURL)
+	u, err := httpx.GitHubAPIBase(apiURL)
 	if err != nil {
 		return nil, nil, bad
 	}
-	loop := httpx.IsLoopback(u.Hostname())
-	if loop && (u.Path == "" || u.Path == "/") {
-		b := *u
-		b.Path = "/"
-		return &b, &b, nil
+	// go-github wants a trailing slash; uploads are not used.
+	u.Path += "/"
+	if u.RawPath != "" {
+		u.RawPath += "/"
 	}
-	root := *u
-	root.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/api/v3")
-	c, err := github.NewClient(nil).WithEnterpriseURLs(u.String(), root.String())
-	if err != nil {
-		return nil, nil, bad
-	}
-	return c.BaseURL, c.UploadURL, nil
+	return u, u, nil
 }
 
 // Requests returns how many HTTP requests the Writer has sent.
@@ -569,16 +562,21 @@ func (w *Writer) put(ctx context.Context, t Target, keyID, sealed string, ids []
 				return nil, err
 			}
 			return a.raw.Do(ctx, req, nil)
+		case t.Type == Dependabot && t.Scope == ScopeOrganization:
+			// go-github v60 sends Dependabot's selected_repository_ids as
+			// strings, which only API version 2022-11-28 takes; integers
+			// are valid under 2022-11-28 and 2026-03-10 (and GHES).
+			body := orgSecretBody{KeyID: keyID, EncryptedValue: sealed, Visibility: string(t.Visibility)}
+			if t.Visibility == VisibilitySelected {
+				body.SelectedRepositoryIDs = ids
+			}
+			req, err := a.raw.NewRequest(http.MethodPut, t.SecretPath(), body)
+			if err != nil {
+				return nil, err
+			}
+			return a.raw.Do(ctx, req, nil)
 		case t.Type == Dependabot:
 			s := &github.DependabotEncryptedSecret{Name: t.Name, KeyID: keyID, EncryptedValue: sealed}
-			if t.Scope == ScopeOrganization {
-				s.Visibility = string(t.Visibility)
-				if t.Visibility == VisibilitySelected {
-					// go-github v60 sends these as strings, as GitHub documents.
-					s.SelectedRepositoryIDs = github.DependabotSecretsSelectedRepoIDs(ids)
-				}
-				return a.dependabot.CreateOrUpdateOrgSecret(ctx, t.Org, s)
-			}
 			return a.dependabot.CreateOrUpdateRepoSecret(ctx, t.Repo.Owner, t.Repo.Name, s)
 		default:
 			s := &github.EncryptedSecret{Name: t.Name, KeyID: keyID, EncryptedValue: sealed}
@@ -593,6 +591,15 @@ func (w *Writer) put(ctx context.Context, t Target, keyID, sealed string, ids []
 		}
 	})
 	return statusOf(resp), err
+}
+
+// orgSecretBody is the PUT body of an organization secret, with the
+// repository IDs as integers.
+type orgSecretBody struct {
+	KeyID                 string  `json:"key_id"`
+	EncryptedValue        string  `json:"encrypted_value"`
+	Visibility            string  `json:"visibility"`
+	SelectedRepositoryIDs []int64 `json:"selected_repository_ids,omitempty"`
 }
 
 func keyBytes(pk *github.PublicKey) (*[32]byte, error) {

@@ -73,6 +73,39 @@ func checkNoLeak(t *testing.T, err error) {
 	}
 }
 
+// TestWriter_Write_GHES: every target kind GHES has (no Codespaces),
+// under a GHES base, checked against the GHES description.
+func TestWriter_Write_GHES(t *testing.T) {
+	t.Parallel()
+	f := ghsecrets.NewGHES(ghToken)
+	ts := httptest.NewServer(f)
+	t.Cleanup(ts.Close)
+	for _, r := range []string{"a", "web"} {
+		f.AddRepo("acme", r)
+	}
+	targets := []Target{
+		{Name: "TOK", Type: Actions, Scope: ScopeRepository, Repo: Repo{"acme", "a"}},
+		{Name: "TOK", Type: Actions, Scope: ScopeEnvironment, Repo: Repo{"acme", "web"}, Environment: "prod"},
+		{Name: "TOK", Type: Actions, Scope: ScopeOrganization, Org: "acme", Visibility: VisibilitySelected, SelectedRepos: []Repo{{"acme", "web"}}},
+		{Name: "TOK", Type: Dependabot, Scope: ScopeRepository, Repo: Repo{"acme", "a"}},
+		{Name: "TOK", Type: Dependabot, Scope: ScopeOrganization, Org: "acme", Visibility: VisibilitySelected, SelectedRepos: []Repo{{"acme", "a"}, {"acme", "web"}}},
+	}
+	w, err := New(redact.Secret(ghToken), ts.URL+ghsecrets.GHESPrefix, WithPause(0), WithClock(func() time.Time { return epoch }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.Write(context.Background(), targets, value)
+	if err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if diff := cmp.Diff([]Status{StatusCreated, StatusCreated, StatusCreated, StatusCreated, StatusCreated}, statuses(res)); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+	if s, ok := f.OrgSecret("dependabot", "acme", "TOK"); !ok || len(s.SelectedRepositoryIDs) != 2 || s.Value != value {
+		t.Errorf("Dependabot org secret = %+v", s)
+	}
+}
+
 func TestWriter_Write_AllTargetKinds(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

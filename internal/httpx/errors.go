@@ -20,12 +20,15 @@ var ErrUnreadable = errors.New("unreadable response body")
 // APIError is a non-success HTTP status. Code, Message and RequestID are
 // server text: masked and neutralized before they are stored here.
 type APIError struct {
-	Service     string
-	Status      int
-	Code        string
-	Message     string
-	RequestID   string
-	RetryAfter  time.Duration
+	Service    string
+	Status     int
+	Code       string
+	Message    string
+	RequestID  string
+	RetryAfter time.Duration
+	// Date is the server's Date header (zero when absent or unparsable):
+	// the server's clock, for clock-skew corrections.
+	Date        time.Time
 	rateLimited bool
 }
 

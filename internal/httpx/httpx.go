@@ -151,6 +151,9 @@ func (c *Client) HTTPClient() *http.Client { return c.hc }
 // Timeout is the per-attempt bound.
 func (c *Client) Timeout() time.Duration { return c.timeout }
 
+// MaxAttempts returns the cap on attempts per call.
+func (c *Client) MaxAttempts() int { return c.maxAttempts }
+
 // Masker is the masker server text is filtered through (may be nil).
 func (c *Client) Masker() *redact.Masker { return c.masker }
 
@@ -310,6 +313,9 @@ func (c *Client) apiError(resp *Response) *APIError {
 	e.Message = redact.Neutralize(e.Message)
 	e.RequestID = redact.Neutralize(e.RequestID)
 	e.RetryAfter, e.rateLimited = rateLimitWait(resp, c.now())
+	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		e.Date = d
+	}
 	return e
 }
 

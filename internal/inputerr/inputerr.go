@@ -20,15 +20,29 @@ func New(input, format string, args ...any) *Error {
 	return &Error{Input: input, Rule: fmt.Sprintf(format, args...)}
 }
 
-// List flattens err (joined or wrapped) into its *Error values, in order.
+// List flattens err (joined or wrapped) into its *Error values, in order,
+// each problem once: two checks that find the same problem (the same
+// input and rule) yield one error, so the user sees one ::error:: line.
 // Errors that are not input errors are returned in rest.
 func List(err error) (inputs []*Error, rest []error) {
+	all, rest := list(err)
+	seen := map[Error]bool{}
+	for _, e := range all {
+		if !seen[*e] {
+			seen[*e] = true
+			inputs = append(inputs, e)
+		}
+	}
+	return inputs, rest
+}
+
+func list(err error) (inputs []*Error, rest []error) {
 	if err == nil {
 		return nil, nil
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		for _, e := range j.Unwrap() {
-			i, r := List(e)
+			i, r := list(e)
 			inputs = append(inputs, i...)
 			rest = append(rest, r...)
 		}
@@ -40,7 +54,7 @@ func List(err error) (inputs []*Error, rest []error) {
 	// A wrapper around a join (fmt.Errorf("…: %w", errors.Join(…))) holds
 	// every input error of the join, not only the first errors.As finds.
 	if u := errors.Unwrap(err); u != nil {
-		if inputs, rest := List(u); len(inputs) > 0 {
+		if inputs, rest := list(u); len(inputs) > 0 {
 			return inputs, rest
 		}
 	}

@@ -52,6 +52,8 @@ func TestList(t *testing.T) {
 		{name: "wrapped_join", err: fmt.Errorf("failed: %w", errors.Join(a, b)), wantInputs: []string{"provider", "ttl"}},
 		{name: "wrapped_join_with_other", err: fmt.Errorf("failed: %w", errors.Join(other, b)), wantInputs: []string{"ttl"}, wantRest: []string{"failed to read profile"}},
 		{name: "wrapped_other", err: fmt.Errorf("failed: %w", other), wantRest: []string{"failed: failed to read profile"}},
+		{name: "same_problem_twice_is_one", err: errors.Join(a, b, inputerr.New("provider", "is required"), fmt.Errorf("check: %w", b)), wantInputs: []string{"provider", "ttl"}},
+		{name: "same_input_other_rule_is_two", err: errors.Join(b, inputerr.New("ttl", "must be at most 90 days")), wantInputs: []string{"ttl", "ttl"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -286,10 +286,6 @@ func (l *Ledger) mark(name string, o Outcome, id string) error {
 // MarkMinted records that name was created as token id.
 func (l *Ledger) MarkMinted(name, id string) error { return l.mark(name, Minted, id) }
 
-// Forget turns a minted name into a rejected one: its token was revoked
-// by this step (for example a rotation whose hook failed).
-func (l *Ledger) Forget(name string) error { return l.mark(name, Rejected, "") }
-
 // Entries returns a copy of the entries in the order sent.
 func (l *Ledger) Entries() []Entry {
 	l.mu.Lock()

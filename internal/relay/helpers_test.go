@@ -64,7 +64,8 @@ func newFakeGitHub(t testing.TB) *fakeGitHub {
 	f := &fakeGitHub{t: t, calls: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /repos/{owner}/{repo}/dispatches", f.handle)
-	f.srv = httptest.NewServer(mux)
+	// Every dispatch is checked against GitHub's REST description.
+	f.srv = httptest.NewServer(fake.WrapGitHub("", mux))
 	t.Cleanup(f.srv.Close)
 	return f
 }

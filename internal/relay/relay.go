@@ -320,12 +320,13 @@ func ParseGitHubAPIURL(s string) (*url.URL, error) {
 	if s == "" {
 		s = DefaultGitHubAPIURL
 	}
-	u, err := httpx.CheckBaseURL(s)
+	u, err := httpx.GitHubAPIBase(s) // the one GHES base rule
 	if err != nil {
 		return nil, &ConfigError{Field: "github-api-url", Rule: err.Error() + " (such as https://api.github.com or https://HOST/api/v3)"}
 	}
-	if !strings.HasSuffix(u.Path, "/") {
-		u.Path += "/"
+	u.Path += "/"
+	if u.RawPath != "" {
+		u.RawPath += "/"
 	}
 	return u, nil
 }

@@ -655,6 +655,8 @@ func TestParseGitHubAPIURL(t *testing.T) {
 		{name: "ghes_slash", in: "https://ghe.example.com/api/v3/", want: "https://ghe.example.com/api/v3/"},
 		{name: "loopback_http", in: "http://127.0.0.1:9999", want: "http://127.0.0.1:9999/"},
 		{name: "localhost_http", in: "http://localhost:9999/api/v3", want: "http://localhost:9999/api/v3/"},
+		{name: "ghes_bare_host_gets_api_v3", in: "https://ghe.example.com", want: "https://ghe.example.com/api/v3/"},
+		{name: "path_used_as_given", in: "http://127.0.0.1:9999/github", want: "http://127.0.0.1:9999/github/"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

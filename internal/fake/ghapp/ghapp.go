@@ -94,6 +94,8 @@ type Server struct {
 	App    App
 	Prefix string
 
+	handler http.Handler // the routes, checked by fake.WrapGitHub
+
 	mu            sync.Mutex
 	installations map[int64]*Installation
 	byToken       map[string]string // token → record ID in Store
@@ -111,8 +113,13 @@ func New(app App, prefix string) *Server {
 	s.handle(RouteAccessToken, s.createToken)
 	s.handle(RouteRevoke, s.revoke)
 	s.handle(RouteInstalledRepos, s.installedRepos)
+	s.handler = fake.WrapGitHub(s.Prefix, s.withDate(s.Server))
 	return s
 }
+
+// ServeHTTP serves the fake's routes; in tests every request and answer
+// is checked against GitHub's REST description (package ghoracle).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Default App and installations: what NewDefault builds.
 const (
@@ -264,9 +271,19 @@ func ghError(w http.ResponseWriter, status int, msg string) {
 	fake.JSON(w, status, map[string]any{"message": msg, "documentation_url": docsURL, "status": strconv.Itoa(status)})
 }
 
+// GitHub's answers to an App JWT outside its time window (what
+// @octokit/auth-app and tokenmint recognise as clock skew).
+const (
+	MsgIATInvalid = "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
+	MsgEXPInvalid = "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires"
+	MsgEXPTooFar  = "'Expiration time' claim ('exp') is too far in the future"
+)
+
 // appAuth verifies the App JWT. It answers 401 and returns false when the
 // JWT is missing, not RS256, not signed by the App's key, for another
-// issuer, or outside its time window.
+// issuer, or outside its time window by the fake's clock (Store.Now): an
+// iat in the future, an exp in the past (30 s leeway) or more than 10
+// minutes ahead, with GitHub's messages.
 func (s *Server) appAuth(w http.ResponseWriter, r *http.Request) bool {
 	raw := fake.BearerToken(r)
 	if raw == "" {
@@ -276,8 +293,7 @@ func (s *Server) appAuth(w http.ResponseWriter, r *http.Request) bool {
 	now := s.Store.Now()
 	claims := &jwt.RegisteredClaims{}
 	_, err := jwt.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return &s.App.Key.Private.PublicKey, nil },
-		jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(func() time.Time { return now }),
-		jwt.WithIssuedAt(), jwt.WithExpirationRequired(), jwt.WithLeeway(jwtSkew))
+		jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation())
 	if err != nil {
 		ghError(w, http.StatusUnauthorized, "A JSON web token could not be decoded")
 		return false
@@ -286,11 +302,27 @@ func (s *Server) appAuth(w http.ResponseWriter, r *http.Request) bool {
 		ghError(w, http.StatusUnauthorized, "'Issuer' claim ('iss') must be an Integer or the Client ID")
 		return false
 	}
-	if claims.IssuedAt == nil || claims.ExpiresAt.After(now.Add(MaxJWTLifetime+jwtSkew)) {
-		ghError(w, http.StatusUnauthorized, "'Expiration time' claim ('exp') is too far in the future")
+	switch {
+	case claims.IssuedAt == nil || claims.IssuedAt.After(now):
+		ghError(w, http.StatusUnauthorized, MsgIATInvalid)
+		return false
+	case claims.ExpiresAt == nil || claims.ExpiresAt.Before(now.Add(-jwtSkew)):
+		ghError(w, http.StatusUnauthorized, MsgEXPInvalid)
+		return false
+	case claims.ExpiresAt.After(now.Add(MaxJWTLifetime + jwtSkew)):
+		ghError(w, http.StatusUnauthorized, MsgEXPTooFar)
 		return false
 	}
 	return true
+}
+
+// withDate sets every answer's Date header from the fake's clock, as
+// GitHub's answers carry GitHub's time.
+func (s *Server) withDate(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", s.Store.Now().UTC().Format(http.TimeFormat))
+		h.ServeHTTP(w, r)
+	})
 }
 
 type accountJSON struct {

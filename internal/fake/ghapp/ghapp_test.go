@@ -16,6 +16,7 @@ import (
 
 	"github.com/tokenmint/tokenmint/internal/fake"
 	"github.com/tokenmint/tokenmint/internal/fake/ghapp"
+	"github.com/tokenmint/tokenmint/internal/fake/ghoracle"
 )
 
 func appJWT(t *testing.T, method jwt.SigningMethod, key any, iss string, iat, exp time.Time) string {
@@ -35,6 +36,9 @@ func do(t *testing.T, h http.Handler, method, path, auth, body string) (int, map
 		rd = strings.NewReader(body)
 	}
 	req := httptest.NewRequest(method, path, rd)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
@@ -146,6 +150,15 @@ func installationID(t *testing.T, s http.Handler, owner string) string {
 	return strconv.FormatFloat(body["id"].(float64), 'f', 0, 64)
 }
 
+// expectInvalid tells the OpenAPI oracle that h's requests are invalid
+// on purpose (the fake's own refusals are under test).
+func expectInvalid(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Set(ghoracle.ExpectInvalid, "1")
+		h.ServeHTTP(w, r)
+	})
+}
+
 func TestServer_accessTokens(t *testing.T) {
 	t.Parallel()
 	many, _ := json.Marshal(map[string]any{"repositories": make([]string, 501)})
@@ -155,6 +168,7 @@ func TestServer_accessTokens(t *testing.T) {
 		install   string // "" = octo-org's
 		want      int
 		wantPerms map[string]any
+		invalid   bool // GitHub's description refuses the body too
 	}{
 		{name: "narrowed", body: `{"repositories":["alpha"],"permissions":{"contents":"read"}}`, want: 201, wantPerms: map[string]any{"contents": "read"}},
 		{name: "everything", body: `{}`, want: 201},
@@ -163,9 +177,9 @@ func TestServer_accessTokens(t *testing.T) {
 		{name: "too_many_repositories", body: string(many), want: 422},
 		{name: "permission_not_granted", body: `{"permissions":{"administration":"read"}}`, want: 422},
 		{name: "level_above_grant", body: `{"permissions":{"metadata":"write"}}`, want: 422},
-		{name: "bad_level", body: `{"permissions":{"contents":"owner"}}`, want: 422},
-		{name: "unknown_field", body: `{"repos":["alpha"]}`, want: 400},
-		{name: "not_json", body: `repositories=alpha`, want: 400},
+		{name: "bad_level", body: `{"permissions":{"contents":"owner"}}`, want: 422, invalid: true},
+		{name: "unknown_field", body: `{"repos":["alpha"]}`, want: 400, invalid: true},
+		{name: "not_json", body: `repositories=alpha`, want: 400, invalid: true},
 		{name: "unknown_installation", body: `{}`, install: "999", want: 404},
 	}
 	for _, tc := range cases {
@@ -176,7 +190,11 @@ func TestServer_accessTokens(t *testing.T) {
 			if id == "" {
 				id = installationID(t, s, "octo-org")
 			}
-			got, body := do(t, s, http.MethodPost, "/app/installations/"+id+"/access_tokens", goodAuth(t), tc.body)
+			var h http.Handler = s
+			if tc.invalid {
+				h = expectInvalid(s)
+			}
+			got, body := do(t, h, http.MethodPost, "/app/installations/"+id+"/access_tokens", goodAuth(t), tc.body)
 			if got != tc.want {
 				t.Fatalf("status = %d (%v), want %d", got, body, tc.want)
 			}

@@ -56,7 +56,7 @@ type Secret struct {
 	Value       string // the decrypted plaintext
 	KeyID       string
 	Visibility  string
-	// SelectedRepositoryIDs as received (Dependabot's strings parsed).
+	// SelectedRepositoryIDs as received (strings parsed).
 	SelectedRepositoryIDs []int64
 	Writes                int
 	UpdatedAt             time.Time
@@ -80,6 +80,8 @@ type Server struct {
 	// AutoRepos makes every repository exist (IDs assigned on first
 	// sight); otherwise only AddRepo'd repositories exist.
 	AutoRepos bool
+
+	handler http.Handler // the routes, checked by fake.WrapGitHub
 
 	mu      sync.Mutex
 	token   string
@@ -110,13 +112,31 @@ func New(token string) *Server {
 	s.Handle(RouteEnvSecret, s.auth(s.envPut))
 	s.Handle(RouteOrgKey, s.auth(s.orgKey))
 	s.Handle(RouteOrgSecret, s.auth(s.orgPut))
+	s.handler = fake.WrapGitHub("", s.Server)
 	return s
 }
+
+// NewGHES returns a fake served under GitHub Enterprise Server's /api/v3
+// (serve it whole; Register mounts the unprefixed routes). In tests its
+// requests are checked against the GHES description, which has no
+// Codespaces secrets.
+func NewGHES(token string) *Server {
+	s := New(token)
+	s.handler = fake.WrapGitHub(GHESPrefix, http.StripPrefix(GHESPrefix, s.Server))
+	return s
+}
+
+// GHESPrefix is GitHub Enterprise Server's REST root.
+const GHESPrefix = "/api/v3"
+
+// ServeHTTP serves the fake's routes; in tests every request and answer
+// is checked against GitHub's REST description (package ghoracle).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Register mounts the fake's routes on mux (next to other fakes).
 func (s *Server) Register(mux *http.ServeMux) {
 	for _, r := range Routes {
-		mux.Handle(r, s.Server)
+		mux.Handle(r, s)
 	}
 }
 
@@ -470,8 +490,9 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, scope string, sec S
 	_, _ = w.Write([]byte("{}"))
 }
 
-// checkOrg validates visibility and selected_repository_ids: integers for
-// Actions and Codespaces, strings for Dependabot (as GitHub documents).
+// checkOrg validates visibility and selected_repository_ids: integers
+// (Dependabot also takes strings, as API version 2022-11-28 does; version
+// 2026-03-10 takes integers only).
 func (s *Server) checkOrg(sec *Secret, body putBody) string {
 	if body.Visibility == nil {
 		return "visibility is required for organization secrets."
@@ -499,10 +520,11 @@ func (s *Server) checkOrg(sec *Secret, body putBody) string {
 	}
 	for _, item := range raw {
 		var id int64
-		if sec.Type == "dependabot" {
+		if len(item) > 0 && item[0] == '"' && sec.Type == "dependabot" {
+			// API version 2022-11-28 takes Dependabot IDs as strings too.
 			var str string
 			if err := json.Unmarshal(item, &str); err != nil {
-				return "selected_repository_ids must be strings for Dependabot secrets."
+				return "selected_repository_ids must hold repository IDs."
 			}
 			n, err := strconv.ParseInt(str, 10, 64)
 			if err != nil {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/crypto/nacl/box"
+
+	"github.com/tokenmint/tokenmint/internal/fake/ghoracle"
 )
 
 const token = "ghp_fake"
@@ -32,12 +34,25 @@ func setup(t *testing.T) (*Server, string) {
 
 func do(t *testing.T, method, url, auth string, body any) (int, []byte) {
 	t.Helper()
+	return doHeader(t, method, url, auth, body, nil)
+}
+
+// doHeader sends a request with extra headers (ghoracle.ExpectInvalid for
+// a body GitHub's description refuses, which the fake must refuse too).
+func doHeader(t *testing.T, method, url, auth string, body any, header http.Header) (int, []byte) {
+	t.Helper()
 	var r io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		r = strings.NewReader(string(b))
 	}
 	req, _ := http.NewRequest(method, url, r)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if auth != "" {
 		req.Header.Set("Authorization", "Bearer "+auth)
 	}
@@ -72,12 +87,15 @@ func sealFor(t *testing.T, keyJSON []byte, value string) (string, string) {
 func TestServer_Put(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name     string
-		keyPath  string
-		putPath  string
-		auth     string
-		body     func(keyID, sealed string) map[string]any
-		want     []int // statuses of two identical PUTs
+		name    string
+		keyPath string
+		putPath string
+		auth    string
+		body    func(keyID, sealed string) map[string]any
+		want    []int // statuses of two identical PUTs
+		// invalid: GitHub's description refuses the body (the oracle is
+		// told to expect that).
+		invalid  bool
 		validate func(t *testing.T, s *Server)
 	}{
 		{
@@ -108,16 +126,9 @@ func TestServer_Put(t *testing.T) {
 			want: []int{422, 422},
 		},
 		{
-			name: "org_dependabot_ids_as_ints_refused", keyPath: "/orgs/acme/dependabot/secrets/public-key", putPath: "/orgs/acme/dependabot/secrets/TOK",
+			name: "org_dependabot_ids_as_ints", keyPath: "/orgs/acme/dependabot/secrets/public-key", putPath: "/orgs/acme/dependabot/secrets/TOK",
 			body: func(k, v string) map[string]any {
 				return map[string]any{"key_id": k, "encrypted_value": v, "visibility": "selected", "selected_repository_ids": []int{100001}}
-			},
-			want: []int{422, 422},
-		},
-		{
-			name: "org_dependabot_ids_as_strings", keyPath: "/orgs/acme/dependabot/secrets/public-key", putPath: "/orgs/acme/dependabot/secrets/TOK",
-			body: func(k, v string) map[string]any {
-				return map[string]any{"key_id": k, "encrypted_value": v, "visibility": "selected", "selected_repository_ids": []string{"100001"}}
 			},
 			want: []int{201, 204},
 			validate: func(t *testing.T, s *Server) {
@@ -127,9 +138,26 @@ func TestServer_Put(t *testing.T) {
 			},
 		},
 		{
+			// Strings are valid only under API version 2022-11-28 (the
+			// 2026-03-10 description refuses them); the fake, like
+			// 2022-11-28, takes them.
+			name: "org_dependabot_ids_as_strings_2022_11_28_only", keyPath: "/orgs/acme/dependabot/secrets/public-key", putPath: "/orgs/acme/dependabot/secrets/TOK",
+			body: func(k, v string) map[string]any {
+				return map[string]any{"key_id": k, "encrypted_value": v, "visibility": "selected", "selected_repository_ids": []string{"100001"}}
+			},
+			invalid: true,
+			want:    []int{201, 204},
+			validate: func(t *testing.T, s *Server) {
+				if got, _ := s.OrgSecret("dependabot", "acme", "TOK"); !cmp.Equal([]int64{100001}, got.SelectedRepositoryIDs) {
+					t.Errorf("stored %+v", got)
+				}
+			},
+		},
+		{
 			name: "org_without_visibility", keyPath: "/orgs/acme/codespaces/secrets/public-key", putPath: "/orgs/acme/codespaces/secrets/TOK",
-			body: func(k, v string) map[string]any { return map[string]any{"key_id": k, "encrypted_value": v} },
-			want: []int{422, 422},
+			body:    func(k, v string) map[string]any { return map[string]any{"key_id": k, "encrypted_value": v} },
+			invalid: true,
+			want:    []int{422, 422},
 		},
 		{
 			name: "wrong_key_id", keyPath: "/repos/acme/a/dependabot/secrets/public-key", putPath: "/repos/acme/a/dependabot/secrets/TOK",
@@ -171,9 +199,13 @@ func TestServer_Put(t *testing.T) {
 			if tc.auth != "" {
 				auth = tc.auth
 			}
+			var hdr http.Header
+			if tc.invalid {
+				hdr = http.Header{ghoracle.ExpectInvalid: {"1"}}
+			}
 			var got []int
 			for range 2 {
-				st, _ := do(t, http.MethodPut, url+tc.putPath, auth, tc.body(keyID, sealed))
+				st, _ := doHeader(t, http.MethodPut, url+tc.putPath, auth, tc.body(keyID, sealed), hdr)
 				got = append(got, st)
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {

@@ -24,6 +24,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -124,6 +125,29 @@ type client struct {
 	key      *rsa.PrivateKey
 	http     *httpx.Client
 	now      func() time.Time
+	// offset is GitHub's clock minus ours (a time.Duration), learnt from
+	// the Date header of a 401 that refused the JWT's time window; every
+	// later JWT is dated by it.
+	offset atomic.Int64
+}
+
+// LookupAttempts bounds the attempts of one installation lookup
+// (create-github-app-token: 4, with p-retry's backoff).
+const LookupAttempts = 4
+
+// LookupError is an installation lookup that failed for another reason
+// than "not installed" (5xx, network, 401/403). A lookup creates nothing,
+// so the error is deliberately not ambiguous: it does not unwrap to the
+// HTTP error (a caller that retries ambiguous creates, provider.Mint,
+// must not retry a failed GET as a create that may have happened). Err is
+// the HTTP error.
+type LookupError struct {
+	Where string // "repository o/r" or "account o"
+	Err   error
+}
+
+func (e *LookupError) Error() string {
+	return fmt.Sprintf("failed to find the GitHub App installation for %s (the lookup GET created nothing; no token exists): %v%s", e.Where, e.Err, authHint(e.Err))
 }
 
 var _ provider.Provider = (*client)(nil)
@@ -139,10 +163,15 @@ func New(o provider.Options) (provider.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	base := strings.TrimRight(strings.TrimSpace(o.APIURL), "/")
-	if base == "" {
-		base = DefaultAPIURL
+	raw := strings.TrimSpace(o.APIURL)
+	if raw == "" {
+		raw = DefaultAPIURL
 	}
+	u, err := httpx.GitHubAPIBase(raw)
+	if err != nil {
+		return nil, inputerr.New("api-url", "%s (such as https://api.github.com or https://ghes.example.com/api/v3)", err)
+	}
+	base := u.String()
 	h := o.HTTP
 	if h == nil {
 		h = httpx.New()
@@ -178,11 +207,52 @@ func githubHeader(auth string) http.Header {
 }
 
 func (c *client) appHeader() (http.Header, error) {
-	tok, err := JWT(c.key, c.clientID, c.now())
+	tok, err := JWT(c.key, c.clientID, c.now().Add(time.Duration(c.offset.Load())))
 	if err != nil {
 		return nil, err
 	}
 	return githubHeader("Bearer " + tok), nil
+}
+
+// appDo sends an App-JWT request with hc. When GitHub refuses the JWT's
+// time window (a 401 about its iat or exp claim: the runner's clock is
+// off), it takes the offset from GitHub's Date header, keeps it for the
+// following requests and retries once with a JWT dated by GitHub's clock.
+func (c *client) appDo(ctx context.Context, hc *httpx.Client, method, url string, body []byte) (*httpx.Response, error) {
+	h, err := c.appHeader()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(ctx, &httpx.Request{Method: method, URL: url, Header: h, Body: body})
+	if err == nil || !c.learnOffset(err) {
+		return resp, err
+	}
+	if h, err = c.appHeader(); err != nil {
+		return nil, err
+	}
+	return hc.Do(ctx, &httpx.Request{Method: method, URL: url, Header: h, Body: body})
+}
+
+// learnOffset reports whether err is GitHub refusing the JWT's time window
+// with a Date header that moves our clock; it then keeps the new offset.
+// GitHub signals skew only in the message text ("'Issued at' claim
+// ('iat') must be …", "'Expiration time' claim ('exp') …"), which is what
+// is matched, as @octokit/auth-app does.
+func (c *client) learnOffset(err error) bool {
+	var ae *httpx.APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized || ae.Date.IsZero() {
+		return false
+	}
+	if !strings.Contains(ae.Message, "('iat')") && !strings.Contains(ae.Message, "('exp')") {
+		return false
+	}
+	offset := ae.Date.Sub(c.now())
+	old := time.Duration(c.offset.Load())
+	if d := offset - old; d > -2*time.Second && d < 2*time.Second {
+		return false // our JWT was already dated by GitHub's clock
+	}
+	c.offset.Store(int64(offset))
+	return true
 }
 
 // url joins the base (which may carry a path, as GHES's /api/v3 does) and
@@ -217,19 +287,16 @@ func (c *client) installation(ctx context.Context, owner string, repos []string)
 		paths = [][]string{{"orgs", owner, "installation"}, {"users", owner, "installation"}}
 		where = fmt.Sprintf("account %s", owner)
 	}
+	lookup := c.http.With(httpx.WithMaxAttempts(min(LookupAttempts, c.http.MaxAttempts())))
 	var lastErr error
 	for _, p := range paths {
-		h, err := c.appHeader()
-		if err != nil {
-			return nil, err
-		}
-		resp, err := c.http.Do(ctx, &httpx.Request{Method: http.MethodGet, URL: c.url(p...), Header: h})
+		resp, err := c.appDo(ctx, lookup, http.MethodGet, c.url(p...), nil)
 		if err != nil {
 			lastErr = err
 			if httpx.StatusOf(err) == http.StatusNotFound {
 				continue
 			}
-			return nil, fmt.Errorf("failed to find the GitHub App installation for %s: %w%s", where, err, authHint(err))
+			return nil, &LookupError{Where: where, Err: err}
 		}
 		var inst installationJSON
 		if err := httpx.DecodeJSON(resp, &inst); err != nil {
@@ -296,14 +363,8 @@ func (c *client) Mint(ctx context.Context, req provider.MintRequest) (*provider.
 	if err != nil {
 		return nil, fmt.Errorf("failed to encode request: %w", err)
 	}
-	h, err := c.appHeader()
-	if err != nil {
-		return nil, err
-	}
 	id := strconv.FormatInt(inst.ID, 10)
-	resp, err := c.http.Do(ctx, &httpx.Request{
-		Method: http.MethodPost, URL: c.url("app", "installations", id, "access_tokens"), Header: h, Body: b,
-	})
+	resp, err := c.appDo(ctx, c.http, http.MethodPost, c.url("app", "installations", id, "access_tokens"), b)
 	if err != nil {
 		hint := authHint(err)
 		if httpx.StatusOf(err) == http.StatusUnprocessableEntity {

@@ -339,8 +339,9 @@ func TestClient_Mint_jwt(t *testing.T) {
 				}
 				return
 			}
-			if httpx.StatusOf(err) != http.StatusUnauthorized {
-				t.Fatalf("Mint error = %v, want a 401", err)
+			var le *githubapp.LookupError
+			if !errors.As(err, &le) || httpx.StatusOf(le.Err) != http.StatusUnauthorized {
+				t.Fatalf("Mint error = %v, want a *LookupError with a 401", err)
 			}
 			if !strings.Contains(err.Error(), "client-id and admin-key") {
 				t.Errorf("error gives no hint: %v", err)
@@ -529,3 +530,115 @@ func installAccount(t *testing.T, e *env, tok *provider.Token) string {
 	o, _, _ := strings.Cut(body.Repositories[0].FullName, "/")
 	return o
 }
+
+// TestClient_Mint_lookupFailureIsNotACreate: an installation lookup that
+// keeps failing is tried LookupAttempts times, and its error is not
+// ambiguous (a GET created nothing), so no caller retries it as a create.
+func TestClient_Mint_lookupFailureIsNotACreate(t *testing.T) {
+	t.Parallel()
+	for _, route := range []string{ghapp.RouteRepoInstall, ghapp.RouteOrgInstall} {
+		t.Run(route, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, "")
+			for range 10 {
+				e.fake.Push(route, fake.Fault{Status: 500, Body: "GitHub API not available"})
+			}
+			req := provider.MintRequest{Owner: "octo-org"}
+			if route == ghapp.RouteRepoInstall {
+				req.Repositories = []string{"alpha"}
+			}
+			_, err := e.p.Mint(context.Background(), req)
+			var le *githubapp.LookupError
+			if !errors.As(err, &le) || httpx.StatusOf(le.Err) != 500 {
+				t.Fatalf("Mint error = %v, want a *LookupError holding the 500", err)
+			}
+			if httpx.Ambiguous(err) || httpx.StatusOf(err) != 0 {
+				t.Errorf("a failed lookup reads as an ambiguous create (status %d in the chain)", httpx.StatusOf(err))
+			}
+			if got := e.fake.Count(route); got != githubapp.LookupAttempts {
+				t.Errorf("lookup sent %d times, want %d", got, githubapp.LookupAttempts)
+			}
+			if n := e.fake.Count(ghapp.RouteAccessToken); n != 0 {
+				t.Errorf("access_tokens called %d times after a failed lookup", n)
+			}
+			if !strings.Contains(err.Error(), "created nothing") {
+				t.Errorf("error does not say that nothing was created: %v", err)
+			}
+		})
+	}
+}
+
+// TestClient_Mint_clockSkew: with the runner's clock off (ahead: GitHub
+// refuses the iat; behind: the exp), the first refusal's Date header
+// corrects the clock, the request is retried once, and the correction is
+// kept: a second mint needs no second refusal.
+func TestClient_Mint_clockSkew(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		skew time.Duration // runner clock minus GitHub's
+	}{
+		{name: "runner_90s_ahead", skew: 90 * time.Second},
+		{name: "runner_15m_ahead", skew: 15 * time.Minute},
+		{name: "runner_15m_behind", skew: -15 * time.Minute},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, "", func(o *provider.Options) { o.Now = func() time.Time { return time.Now().Add(tc.skew) } })
+			rec := &statusRecorder{next: e.fake}
+			e.srv.Config.Handler = rec
+			for i := range 2 {
+				tok, err := e.p.Mint(context.Background(), provider.MintRequest{Owner: "octo-org", Repositories: []string{"alpha"}})
+				if err != nil {
+					t.Fatalf("mint %d: %v", i+1, err)
+				}
+				e.noSecrets(t, tok.ID)
+			}
+			want := []int{401, 200, 201, 200, 201}
+			if diff := cmp.Diff(want, rec.codes()); diff != "" {
+				t.Errorf("statuses (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("synchronised_clock_is_never_refused", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, "")
+		rec := &statusRecorder{next: e.fake}
+		e.srv.Config.Handler = rec
+		if _, err := e.p.Mint(context.Background(), provider.MintRequest{Owner: "octo-org", Repositories: []string{"alpha"}}); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]int{200, 201}, rec.codes()); diff != "" {
+			t.Errorf("statuses (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// statusRecorder records the status of every answer.
+type statusRecorder struct {
+	next http.Handler
+	mu   sync.Mutex
+	seen []int
+}
+
+func (s *statusRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rw := &codeWriter{ResponseWriter: w, code: 200}
+	s.next.ServeHTTP(rw, r)
+	s.mu.Lock()
+	s.seen = append(s.seen, rw.code)
+	s.mu.Unlock()
+}
+
+func (s *statusRecorder) codes() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.seen...)
+}
+
+type codeWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (c *codeWriter) WriteHeader(code int) { c.code = code; c.ResponseWriter.WriteHeader(code) }

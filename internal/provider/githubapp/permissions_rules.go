@@ -3,7 +3,6 @@ package githubapp
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/tokenmint/tokenmint/internal/httpx"
@@ -69,24 +68,9 @@ func CheckPermissionInputs(names []string) error {
 	return errors.Join(errs...)
 }
 
-// IsGHESBase reports whether base is a GitHub Enterprise Server REST base:
-// its path ends in /api/v3, or it is a bare host that is neither
-// github.com's API (api.github.com, api.SUBDOMAIN.ghe.com) nor loopback
-// (a bare GHES host is served under /api/v3). This mirrors the GitHub base
-// rule in internal/httpx (GitHubAPIBase / IsGHES), which it should call
-// once that is the one rule.
-func IsGHESBase(base string) bool {
-	u, err := url.Parse(strings.TrimSpace(base))
-	if err != nil || u.Host == "" {
-		return false
-	}
-	path := strings.TrimRight(u.Path, "/")
-	if path != "" {
-		return strings.HasSuffix(path, "/api/v3")
-	}
-	host := strings.ToLower(u.Hostname())
-	return !httpx.IsLoopback(host) && !strings.HasPrefix(host, "api.") && !strings.Contains(host, ".api.")
-}
+// IsGHESBase reports whether base is a GitHub Enterprise Server REST base
+// by the one GitHub base rule (httpx.GitHubAPIBase).
+func IsGHESBase(base string) bool { return httpx.IsGHES(base) }
 
 // ValidatePermissionsFor is ValidatePermissions for a base URL: a name
 // only GHES documents needs a GHES base (https://HOST/api/v3).

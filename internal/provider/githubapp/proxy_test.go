@@ -101,7 +101,7 @@ func TestClient_proxy(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := ghapp.NewDefault("")
+			f := ghapp.NewDefault("/api/v3") // https://example.com is a bare GHES host: the client adds /api/v3
 			srv := httptest.NewTLSServer(f)
 			t.Cleanup(srv.Close)
 			px := &fake.ConnectProxy{Target: srv.Listener.Addr().String()}
