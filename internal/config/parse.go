@@ -293,10 +293,20 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 		case spec.ScopesRequired && len(c.Scopes) == 0 && !manage:
 			bad("scopes", "is required for the %s provider: one or more of %s", c.Provider, strings.Join(spec.Scopes, ", "))
 		default:
+			// One error for every bad item, the valid list once. An item is
+			// quoted only when it looks like a scope (never a pasted secret).
+			var unknown []string
 			for i, s := range c.Scopes {
 				if len(spec.Scopes) > 0 && !slices.Contains(spec.Scopes, s) {
-					bad("scopes", "item %d is not a %s scope: use %s", i+1, c.Provider, strings.Join(spec.Scopes, ", "))
+					if scopeLike.MatchString(s) && !strings.Contains(key, s) {
+						unknown = append(unknown, fmt.Sprintf("%q", s))
+					} else {
+						unknown = append(unknown, fmt.Sprintf("item %d", i+1))
+					}
 				}
+			}
+			if len(unknown) > 0 {
+				bad("scopes", "%s %s not a %s scope: use %s", strings.Join(unknown, ", "), map[bool]string{true: "is", false: "are"}[len(unknown) == 1], c.Provider, strings.Join(spec.Scopes, ", "))
 			}
 		}
 	}
