@@ -313,7 +313,8 @@ func TestVerdaccio_CLI(t *testing.T) {
 			if err := os.WriteFile(f, []byte("password="+u.Password+"\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			return env, append(args, "--provider-secrets-file", f)
+			// Flags go before the command's operands (revoke ID…).
+			return env, append([]string{args[0], "--provider-secrets-file", f}, args[1:]...)
 		}},
 	}
 	for _, tc := range cases {
@@ -377,7 +378,7 @@ func TestVerdaccio_CLI(t *testing.T) {
 				t.Errorf("server still lists %v", keys)
 			}
 			// A ttl the profile cannot send is an input error, before any request.
-			if code, _, errs := cli("mint", "--scopes", "read", "--ttl", "2h"); code == 0 || !strings.Contains(errs, `"ttl": is not sent`) {
+			if code, _, errs := cli("mint", "--scopes", "read", "--ttl", "2h"); code == 0 || !strings.Contains(errs, "--ttl: is not sent") {
 				t.Errorf("mint --ttl 2h exit %d: %s", code, errs)
 			}
 			if keys := u.Keys(t); len(keys) != 0 {
