@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -130,6 +131,11 @@ func (r *Runtime) state(key string) string { return r.Getenv("STATE_" + key) }
 func (r *Runtime) reportInputErrors(err error) {
 	inputs, rest := inputerr.List(err)
 	for _, ie := range inputs {
+		if ie.File != "" && ie.Line > 0 && !strings.ContainsAny(ie.File, ",:\r\n%") {
+			// A rest profile's line: an annotation on the file.
+			r.gha.WithFieldsMap(map[string]string{"file": ie.File, "line": strconv.Itoa(ie.Line)}).Errorf("%s", ie.Error())
+			continue
+		}
 		r.gha.Errorf("%s", ie.Error())
 	}
 	for _, e := range rest {

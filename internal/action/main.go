@@ -1,6 +1,7 @@
 package action
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -73,7 +74,7 @@ func Main(ctx context.Context, rt *Runtime) error {
 	}
 	if err := rt.saveState(map[string]string{
 		stProvider: cfg.Provider, stAPIURL: cfg.APIURL, stClientID: cfg.ClientID,
-		stProviderConfig: cfg.ProviderConfig, stAuthHeader: cfg.AuthHeader, stTimeout: cfg.Timeout.String(),
+		stProviderConfig: cmp.Or(cfg.ProfileState, cfg.ProviderConfig), stAuthHeader: cfg.AuthHeader, stTimeout: cfg.Timeout.String(),
 		stRevoke: fmt.Sprint(wantRevoke), stRevokeFailure: cfg.RevokeFailure, stLedger: l.Encode(),
 	}); err != nil {
 		rt.errorf("failed to save state: %v", err)

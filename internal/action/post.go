@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenmint/tokenmint/internal/config"
 	"github.com/tokenmint/tokenmint/internal/httpx"
 	"github.com/tokenmint/tokenmint/internal/inputerr"
 	"github.com/tokenmint/tokenmint/internal/ledger"
@@ -59,6 +60,7 @@ func Post(ctx context.Context, rt *Runtime) error {
 		rt.warnf(format, args...)
 		return nil
 	}
+	providerSecrets, _ := config.ParseProviderSecrets(rt.input("provider-secrets")) // main checked them
 	if lerr != nil {
 		return fail("%v; tokens of lost attempts cannot be cleaned up", lerr)
 	}
@@ -86,7 +88,7 @@ func Post(ctx context.Context, rt *Runtime) error {
 	}
 	httpc := rt.httpClient(timeout, providerName+" API").With(httpx.WithRetryBudget(postBudget))
 	p, err := spec.New(provider.Options{
-		APIURL: rt.state(stAPIURL), AdminKey: redact.Secret(adminKey), ClientID: rt.state(stClientID),
+		APIURL: rt.state(stAPIURL), AdminKey: redact.Secret(adminKey), ClientID: rt.state(stClientID), Secrets: providerSecrets,
 		ProviderConfig: rt.state(stProviderConfig), HeaderName: rt.state(stAuthHeader), Workspace: rt.Getenv("GITHUB_WORKSPACE"),
 		HTTP: httpc, Warnf: rt.warnf, Now: rt.Now,
 	})

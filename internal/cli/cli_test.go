@@ -125,8 +125,15 @@ func TestRun_ListAndRevoke(t *testing.T) {
 	if diff := cmp.Diff([]string{"job-a", "job-b", "job-c"}, names); diff != "" {
 		t.Errorf("name prefixes (-want +got):\n%s", diff)
 	}
-	if r := run(t, env, "", "revoke", views[0].ID, "tok_unknown"); r.code != 0 {
-		t.Fatalf("revoke exit %d: %s", r.code, r.stderr)
+	if r := run(t, env, "", "revoke", views[0].ID); r.code != 0 || r.stdout != "revoked "+views[0].ID+"\n" {
+		t.Fatalf("revoke exit %d: %q %s", r.code, r.stdout, r.stderr)
+	}
+	// Tooken can tell: a typo is not a success, a second revoke says so.
+	if r := run(t, env, "", "revoke", "tok_doesnotexist"); r.code != ExitFail || !strings.Contains(r.stderr, "never had this ID") || r.stdout != "" {
+		t.Errorf("revoke of an unknown ID: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, env, "", "revoke", views[0].ID); r.code != 0 || r.stdout != "already revoked "+views[0].ID+"\n" {
+		t.Errorf("second revoke: exit %d: %q %s", r.code, r.stdout, r.stderr)
 	}
 	table := run(t, env, "", "list")
 	if strings.Contains(table.stdout, "job-a") || !strings.Contains(table.stdout, "job-b") {
@@ -154,7 +161,13 @@ func TestRun_Errors(t *testing.T) {
 		{"unknown_command", nil, []string{"frobnicate"}, ExitUsage, "unknown command"},
 		{"admin_key_flag_refused", nil, []string{"mint", "--admin-key", testKey}, ExitUsage, "never taken from a flag value"},
 		{"admin_key_flag_eq_refused", nil, []string{"mint", "--admin-key=" + testKey}, ExitUsage, "never taken from a flag value"},
-		{"bad_input_is_usage", map[string]string{"TOKENMINT_ADMIN_KEY": testKey}, []string{"mint", "--provider", "tooken", "--ttl", "0"}, ExitUsage, `input "ttl"`},
+		{"bad_input_is_usage", map[string]string{"TOKENMINT_ADMIN_KEY": testKey}, []string{"mint", "--provider", "tooken", "--ttl", "0"}, ExitUsage, `--ttl: must be more than 0`},
+		{"admin_key_named_for_the_cli", nil, []string{"mint", "--provider", "tooken", "--scopes", "tokens:read"}, ExitUsage, `TOKENMINT_ADMIN_KEY (or --admin-key-file): is required`},
+		{"dry_run_bare", map[string]string{"TOKENMINT_ADMIN_KEY": testKey}, []string{"rotate", "--provider", "tooken", "--dry-run"}, ExitUsage, "--secret-name"},
+		{"exec_needs_command", map[string]string{"TOKENMINT_ADMIN_KEY": testKey}, []string{"exec", "--provider", "tooken", "--scopes", "tokens:read", "--export-env", "T"}, ExitUsage, "exec needs a COMMAND"},
+		{"exec_needs_a_target", map[string]string{"TOKENMINT_ADMIN_KEY": testKey}, []string{"exec", "--provider", "tooken", "--scopes", "tokens:read", "--", "true"}, ExitUsage, "set --export-env and/or --token-file"},
+		{"exec_refuses_runner_names", map[string]string{"TOKENMINT_ADMIN_KEY": testKey}, []string{"exec", "--provider", "tooken", "--scopes", "tokens:read", "--export-env", "PATH", "--", "true"}, ExitUsage, "--export-env: must not name"},
+		{"help_unknown_command", nil, []string{"help", "frobnicate"}, ExitUsage, "unknown command"},
 		{"bad_output", map[string]string{"TOKENMINT_ADMIN_KEY": testKey}, []string{"mint", "--output", "xml"}, ExitUsage, "--output"},
 		{"revoke_needs_ids", map[string]string{"TOKENMINT_ADMIN_KEY": testKey}, []string{"revoke", "--provider", "tooken"}, ExitUsage, "one or more token IDs"},
 		{"rotate_needs_secret_name", map[string]string{"TOKENMINT_ADMIN_KEY": testKey}, []string{"rotate", "--provider", "tooken"}, ExitUsage, "--secret-name"},

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,9 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jedib0t/go-pretty/v6/table"
-	"github.com/jedib0t/go-pretty/v6/text"
-
+	"github.com/tokenmint/tokenmint/internal/clihelp"
 	"github.com/tokenmint/tokenmint/internal/config"
 	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider"
@@ -30,103 +27,20 @@ var (
 		"secret-org", "secret-visibility", "secret-selected-repositories", "previous-token-grace", "dry-run"}
 )
 
-type flagSet struct {
-	fs      *flag.FlagSet
-	set     map[string]*string
-	keyFile *string
-	ghFile  *string
-	output  *string
-	getenv  func(string) string
-	stderr  io.Writer
-}
-
-// secretFlags are refused as flags: a secret in a flag value ends up in
-// shell history and process listings. The value is never echoed.
-var secretFlags = map[string]string{
-	"admin-key":    "set TOKENMINT_ADMIN_KEY or use --admin-key-file",
-	"github-token": "set GITHUB_TOKEN or use --github-token-file",
-}
-
-func (c *cmd) newFlags(name string, inputs []string, outputs string) *flagSet {
-	f := &flagSet{fs: flag.NewFlagSet(name, flag.ContinueOnError), set: map[string]*string{}, getenv: c.env.Getenv}
-	f.fs.SetOutput(io.Discard)
-	f.stderr = c.stderr
-	for _, in := range inputs {
-		def, _ := config.Lookup(in)
-		desc := def.Description
-		if def.Default != "" {
-			desc += " (default " + def.Default + ")"
-		}
-		f.set[in] = f.fs.String(in, "", desc+" [env "+envName(in)+"]")
+// adminKey reads the admin key from --admin-key-file (or stdin) or env,
+// and with it the rest profile's secrets into v.
+func (c *cmd) adminKey(f *flagSet, v config.Values) (string, error) {
+	sec, err := c.secret("--provider-secrets-file", *f.secFile, "TOKENMINT_PROVIDER_SECRETS")
+	if err != nil {
+		return "", err
 	}
-	f.keyFile = f.fs.String("admin-key-file", "", "read the admin credential from this file, or - for stdin [default: env TOKENMINT_ADMIN_KEY]")
-	f.ghFile = new(string)
-	if outputs != "" {
-		f.output = f.fs.String("output", "", "output format: "+outputs+" [env TOKENMINT_OUTPUT]")
+	for _, s := range config.ProviderSecretValues(sec) {
+		c.masker.Add(s)
 	}
-	return f
-}
-
-func (f *flagSet) parse(args []string) error {
-	for _, a := range args {
-		if a == "--" {
-			break
-		}
-		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if strings.HasPrefix(a, "-") {
-			if hint, ok := secretFlags[name]; ok {
-				return usagef("--%s is not accepted: secrets are never taken from a flag value; %s", name, hint)
-			}
-		}
+	v["provider-secrets"] = sec
+	if *f.secFile == "-" && *f.keyFile == "-" {
+		return "", usagef("--admin-key-file and --provider-secrets-file cannot both read stdin")
 	}
-	if err := f.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(f.stderr, "Usage of tokenmint %s:\n", f.fs.Name())
-			f.fs.SetOutput(f.stderr)
-			f.fs.PrintDefaults()
-			return err
-		}
-		return &UsageError{Err: err}
-	}
-	return nil
-}
-
-// values merges flags over TOKENMINT_* variables.
-func (f *flagSet) values() config.Values {
-	v := config.Values{}
-	given := map[string]bool{}
-	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
-	for name, p := range f.set {
-		if given[name] {
-			v[name] = *p
-		} else {
-			v[name] = f.getenv(envName(name))
-		}
-	}
-	return v
-}
-
-func (f *flagSet) outputFormat(allowed ...string) (string, error) {
-	out := ""
-	if f.output != nil {
-		out = *f.output
-		if out == "" {
-			out = f.getenv("TOKENMINT_OUTPUT")
-		}
-	}
-	if out == "" {
-		return allowed[0], nil
-	}
-	for _, a := range allowed {
-		if out == a {
-			return out, nil
-		}
-	}
-	return "", usagef("--output must be one of %s", strings.Join(allowed, ", "))
-}
-
-// adminKey reads the admin key from --admin-key-file (or stdin) or env.
-func (c *cmd) adminKey(f *flagSet) (string, error) {
 	return c.secret("--admin-key-file", *f.keyFile, "TOKENMINT_ADMIN_KEY")
 }
 
@@ -172,7 +86,7 @@ func (c *cmd) configEnv() config.Env {
 
 func (c *cmd) load(f *flagSet, manage bool) (*config.Config, provider.Provider, error) {
 	v := f.values()
-	key, err := c.adminKey(f)
+	key, err := c.adminKey(f, v)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -198,7 +112,7 @@ func (c *cmd) load(f *flagSet, manage bool) (*config.Config, provider.Provider, 
 
 // mintOptions tunes the ledger's create loop for a CLI call.
 func (c *cmd) mintOptions(cfg *config.Config) ledger.MintOptions {
-	return ledger.MintOptions{Provider: cfg.Provider, Scope: cfg.Spec.ListScope, Logf: c.logf}
+	return ledger.MintOptions{Provider: cfg.Provider, Scope: cfg.Spec.ListScope, Logf: c.logf, Sleep: c.env.Sleep}
 }
 
 // warnCleanup warns when the clean-up of a lost attempt could not be
@@ -210,7 +124,11 @@ func (c *cmd) warnCleanup(l *ledger.Ledger) {
 }
 
 func (c *cmd) mint(ctx context.Context, args []string) error {
-	f := c.newFlags("mint", append(append([]string{}, providerFlags...), mintFlags...), "token, json, env")
+	f := c.newFlags(clihelp.Page{
+		Usage:   "tokenmint mint [flags]",
+		Summary: "Mint a token and print it: the token alone, or --output json|env. Nothing revokes it but its ttl or 'tokenmint revoke': to give one command a token that is revoked when the command ends, use 'tokenmint exec'.",
+		Notes:   []string{noteSecrets},
+	}, append(append([]string{}, providerFlags...), mintFlags...), []string{"token", "json", "env"}, nil)
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -225,17 +143,29 @@ func (c *cmd) mint(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	tok, _, err := c.mintToken(ctx, cfg, p)
+	if err != nil {
+		return err
+	}
+	return printToken(c.env.Stdout, format, tok, cfg.Scopes)
+}
+
+// mintToken is the one mint path of the CLI (mint and exec): a ledger of
+// its own (one nonce per call and token), the ledger's create loop, and a
+// warning naming any lost attempt whose clean-up was not confirmed.
+func (c *cmd) mintToken(ctx context.Context, cfg *config.Config, p provider.Provider) (*provider.Token, *ledger.Ledger, error) {
 	// One nonce per call: the name is this call's alone (package ledger).
 	l, err := ledger.New(ledger.Options{Prefix: cfg.Name, MaxNameLen: cfg.Spec.MaxNameLen})
 	if err != nil {
-		return fmt.Errorf("failed to name the token: %w", err)
+		return nil, nil, fmt.Errorf("failed to name the token: %w", err)
 	}
 	tok, err := ledger.Mint(ctx, p, cfg.MintRequest(), l, c.mintOptions(cfg))
 	c.warnCleanup(l)
 	if err != nil {
-		return fmt.Errorf("failed to mint a %s token: %w", cfg.Provider, err)
+		return nil, l, fmt.Errorf("failed to mint a %s token: %w", cfg.Provider, err)
 	}
-	return printToken(c.env.Stdout, format, tok, cfg.Scopes)
+	c.masker.Add(tok.Secret.Reveal())
+	return tok, l, nil
 }
 
 // tokenView is the JSON form of a token. Secret is only set for mint.
@@ -310,10 +240,19 @@ func shellQuote(s string) string {
 }
 
 func (c *cmd) list(ctx context.Context, args []string) error {
-	f := c.newFlags("list", append([]string{"name"}, providerFlags...), "table, json")
-	all := f.fs.Bool("all", false, "include revoked and expired tokens")
+	f := c.newFlags(clihelp.Page{
+		Usage:   "tokenmint list [flags]",
+		Summary: "List the tokens the admin credential can see: active ones, or every one with --all. A table (tab-separated when stdout is not a terminal), or --output json.",
+		Notes:   []string{noteSecrets},
+	}, append([]string{"name"}, providerFlags...), []string{"table", "json"}, map[string]string{
+		"name": "Only tokens whose name contains this text (case-insensitive): a filter, not a name to create.",
+	})
+	all := f.fs.Bool("all", false, "Include revoked and expired tokens.")
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	if f.fs.NArg() > 0 {
+		return usagef("list takes no arguments")
 	}
 	format, err := f.outputFormat("table", "json")
 	if err != nil {
@@ -347,20 +286,15 @@ func (c *cmd) list(ctx context.Context, args []string) error {
 		}
 		return writeJSON(c.env.Stdout, views)
 	}
-	t := table.NewWriter()
-	t.SetOutputMirror(c.env.Stdout)
-	t.SetStyle(table.StyleLight)
-	t.Style().Format.Footer = text.FormatDefault
-	t.AppendHeader(table.Row{"ID", "Name", "Scopes", "Created", "Expires", "Status"})
+	rows := make([][]string, 0, len(views))
 	for _, v := range views {
-		t.AppendRow(table.Row{
+		rows = append(rows, []string{
 			redact.Neutralize(v.ID), redact.Neutralize(v.Name), redact.Neutralize(strings.Join(v.Scopes, ",")),
-			v.CreatedAt, orDash(v.ExpiresAt), v.Status,
+			orDash(v.CreatedAt), orDash(v.ExpiresAt), v.Status,
 		})
 	}
-	t.AppendFooter(table.Row{fmt.Sprintf("%d token(s)", len(views))})
-	t.Render()
-	return nil
+	tw := c.tableWriter()
+	return tw.render(c.env.Stdout, []string{"ID", "Name", "Scopes", "Created", "Expires", "Status"}, rows, fmt.Sprintf("%d token(s)", len(views)))
 }
 
 func orDash(s string) string {
@@ -371,7 +305,11 @@ func orDash(s string) string {
 }
 
 func (c *cmd) revoke(ctx context.Context, args []string) error {
-	f := c.newFlags("revoke", providerFlags, "")
+	f := c.newFlags(clihelp.Page{
+		Usage:   "tokenmint revoke [flags] ID...",
+		Summary: "Revoke tokens by ID. Where the service can tell (tooken), an ID that never existed is an error and one already revoked is said so; elsewhere an unknown ID reads as already gone.",
+		Notes:   []string{noteSecrets},
+	}, providerFlags, nil, nil)
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -385,17 +323,45 @@ func (c *cmd) revoke(ctx context.Context, args []string) error {
 	}
 	var failed []string
 	for _, id := range ids {
-		if err := p.Revoke(ctx, provider.Token{ID: id}); err != nil {
+		msg, err := revokeOne(ctx, p, id)
+		if err != nil {
 			fmt.Fprintf(c.stderr, "tokenmint: failed to revoke %s: %s\n", redact.Neutralize(id), oneLine(err))
 			failed = append(failed, redact.Neutralize(id))
 			continue
 		}
-		fmt.Fprintf(c.env.Stdout, "revoked %s\n", redact.Neutralize(id))
+		fmt.Fprintf(c.env.Stdout, "%s %s\n", msg, redact.Neutralize(id))
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("failed to revoke %d of %d %s token(s): %s", len(failed), len(ids), cfg.Provider, strings.Join(failed, ", "))
 	}
 	return nil
+}
+
+// ErrNeverExisted is a revoke of an ID the service says it never had.
+var ErrNeverExisted = errors.New("no such token: the service never had this ID (check for a typo)")
+
+// revokeOne revokes id and says what happened: "revoked", "already
+// revoked" (a Getter saw it revoked), or "revoked (or already gone)"
+// when the service cannot tell. An ID a Getter does not know is
+// ErrNeverExisted and nothing is sent to revoke it.
+func revokeOne(ctx context.Context, p provider.Provider, id string) (string, error) {
+	done := "revoked (or already gone)"
+	if g, ok := p.(provider.Getter); ok {
+		t, err := g.Get(ctx, id)
+		switch {
+		case errors.Is(err, provider.ErrNotFound):
+			return "", ErrNeverExisted
+		case err == nil && t.Revoked:
+			return "already revoked", nil
+		case err == nil:
+			done = "revoked"
+		}
+		// Another error (the key may not read tokens): revoke anyway.
+	}
+	if err := p.Revoke(ctx, provider.Token{ID: id}); err != nil {
+		return "", err
+	}
+	return done, nil
 }
 
 func sortedNames(m map[string]Command) []string {

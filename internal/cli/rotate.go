@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 
-	"github.com/jedib0t/go-pretty/v6/table"
-
+	"github.com/tokenmint/tokenmint/internal/clihelp"
 	"github.com/tokenmint/tokenmint/internal/config"
 	"github.com/tokenmint/tokenmint/internal/ghsecret"
 	"github.com/tokenmint/tokenmint/internal/ledger"
@@ -22,8 +22,12 @@ import (
 func (c *cmd) rotate(ctx context.Context, args []string) error {
 	inputs := append(append(append([]string{}, providerFlags...), mintFlags...), rotateFlags...)
 	inputs = append(inputs, "token-id")
-	f := c.newFlags("rotate", inputs, "table, json")
-	f.ghFile = f.fs.String("github-token-file", "", "read the GitHub token from this file, or - for stdin [default: env GITHUB_TOKEN]")
+	f := c.newFlags(clihelp.Page{
+		Usage:   "tokenmint rotate [flags]",
+		Summary: "Mint a token (or rotate one in place with --token-id), write it into GitHub secrets, then retire this rotation's earlier tokens past --previous-token-grace. Progress, one line per target, goes to stderr; the result table (or --output json) to stdout.",
+		Notes:   []string{noteSecrets + " The GitHub token comes from GITHUB_TOKEN (or TOKENMINT_GITHUB_TOKEN) or --github-token-file."},
+	}, inputs, []string{"table", "json"}, nil)
+	f.ghFile = f.fs.String("github-token-file", "", "Read the GitHub token from this `file`, or - for stdin. Default: the environment variable GITHUB_TOKEN.")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -39,7 +43,7 @@ func (c *cmd) rotate(ctx context.Context, args []string) error {
 		return err
 	}
 	v := f.values()
-	key, err := c.adminKey(f)
+	key, err := c.adminKey(f, v)
 	if err != nil {
 		return err
 	}
@@ -59,11 +63,23 @@ func (c *cmd) rotate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	progress := func(ghsecret.Result) {}
-	if isTerminal(c.env.Stderr) {
-		progress = func(r ghsecret.Result) {
-			fmt.Fprintf(c.stderr, "  %-50s %s\n", redact.Neutralize(r.Label), r.Status)
+	// Progress on stderr, one line per target as it finishes, so a long
+	// rotation is never silent.
+	// The targets are resolved first (key, repository IDs: "planned"),
+	// then written; each pass counts on its own.
+	var planned, done atomic.Int64
+	total := len(cfg.Targets)
+	progress := func(r ghsecret.Result) {
+		counter, verb := &done, ""
+		if r.Status == ghsecret.StatusPlanned {
+			counter, verb = &planned, "resolved, "
 		}
+		n := counter.Add(1)
+		line := fmt.Sprintf("tokenmint: [%d/%d] %s: %s%s", n, total, redact.Neutralize(r.Label), verb, r.Status)
+		if r.Err != nil {
+			line += ": " + redact.Neutralize(oneLine(r.Err))
+		}
+		fmt.Fprintln(c.stderr, line)
 	}
 	w, err := ghsecret.New(cfg.GitHubToken, cfg.GitHubAPIURL,
 		ghsecret.WithHTTP(c.httpClient(cfg.Timeout, "GitHub API")),
@@ -101,7 +117,7 @@ func (c *cmd) rotate(ctx context.Context, args []string) error {
 		}
 	}
 	if res != nil {
-		if perr := printRotation(c.env.Stdout, format, res); perr != nil && err == nil {
+		if perr := printRotation(c.env.Stdout, c.tableWriter(), format, res); perr != nil && err == nil {
 			err = perr
 		}
 	}
@@ -165,31 +181,26 @@ func rotationOf(res *rotate.Result) rotationView {
 	return v
 }
 
-func printRotation(w io.Writer, format string, res *rotate.Result) error {
+func printRotation(w io.Writer, tw tableWriter, format string, res *rotate.Result) error {
 	v := rotationOf(res)
 	if format == "json" {
 		return writeJSON(w, v)
 	}
-	t := table.NewWriter()
-	t.SetOutputMirror(w)
-	t.SetStyle(table.StyleLight)
 	title := "rotation " + redact.Neutralize(v.Name)
 	if v.DryRun {
 		title += " (dry run: nothing minted, written or revoked)"
 	}
-	t.SetTitle(title)
-	t.AppendHeader(table.Row{"Target", "Result", "Detail"})
+	var rows [][]string
 	for _, r := range v.Targets {
-		t.AppendRow(table.Row{redact.Neutralize(r.Target), r.Result, redact.Neutralize(r.Error)})
+		rows = append(rows, []string{redact.Neutralize(r.Target), r.Result, orDash(redact.Neutralize(r.Error))})
 	}
 	for _, r := range v.Previous {
-		t.AppendRow(table.Row{"earlier token " + redact.Neutralize(r.Target), r.Result, redact.Neutralize(r.Error)})
+		rows = append(rows, []string{"earlier token " + redact.Neutralize(r.Target), r.Result, orDash(redact.Neutralize(r.Error))})
 	}
 	for _, wn := range v.Warnings {
-		t.AppendRow(table.Row{"earlier tokens", "warning", redact.Neutralize(wn)})
+		rows = append(rows, []string{"earlier tokens", "warning", redact.Neutralize(wn)})
 	}
-	t.Render()
-	return nil
+	return tw.render(w, []string{"Target", "Result", "Detail"}, rows, "", title)
 }
 
 // isTerminal reports whether w is a character device (a terminal).

@@ -31,6 +31,7 @@ var Inputs = []Input{
 	{Name: "repositories", Description: "github-app: repositories the token may access (commas and/or newlines). Default: the current repository, or every repository of the installation when only owner is set."},
 	{Name: "permissions", Description: "github-app: permissions like 'contents:read, issues:write'. Default: all the App has."},
 	{Name: "provider-config", Description: "rest: path (in the workspace) to a YAML or JSON profile, or the profile inline."},
+	{Name: "provider-secrets", Secret: true, Description: "rest: the secrets the profile declares (its secrets: list), as NAME=value lines, e.g. 'password=...' for a service that re-checks the account password when a token is created. Masked before anything else is printed; never saved in state, outputs or the summary."},
 	{Name: "auth-header", Description: "hookbase: the header the admin key is sent in: Authorization (Bearer, the default) or X-API-Key."},
 	{Name: "export-env", Description: "Name of an environment variable later steps receive the token in."},
 	{Name: "revoke", Default: "auto", Description: "auto: revoke in the post step unless the token was written into a secret; always; never."},

@@ -45,15 +45,22 @@ type Config struct {
 	Description    string
 	Scopes         []string
 	TTL            time.Duration
+	TTLGiven       bool // ttl came from the user, not the default
 	Owner          string
 	Repositories   []string
 	Permissions    map[string]string
 	ProviderConfig string
-	AuthHeader     string
-	ExportEnv      string
-	Revoke         string
-	RevokeFailure  string
-	Timeout        time.Duration
+	// ProviderSecrets are the rest profile's secrets (provider-secrets).
+	ProviderSecrets map[string]redact.Secret
+	// ProfileState is the compiled rest profile (one line of JSON, no
+	// secret): what main saves in state, so post never rereads the
+	// workspace. Empty for other providers.
+	ProfileState  string
+	AuthHeader    string
+	ExportEnv     string
+	Revoke        string
+	RevokeFailure string
+	Timeout       time.Duration
 
 	GitHubToken                redact.Secret
 	GitHubAPIURL               string
@@ -92,16 +99,20 @@ func (c *Config) RevokeInPost() bool {
 // ProviderOptions returns the provider options for this config (without
 // the HTTP client, which the caller sets).
 func (c *Config) ProviderOptions() provider.Options {
+	cfg := c.ProviderConfig
+	if c.ProfileState != "" {
+		cfg = c.ProfileState // the profile as checked: read once
+	}
 	return provider.Options{
-		APIURL: c.APIURL, AdminKey: c.AdminKey, ClientID: c.ClientID,
-		ProviderConfig: c.ProviderConfig, Workspace: c.Env.Workspace, HeaderName: c.AuthHeader,
+		APIURL: c.APIURL, AdminKey: c.AdminKey, ClientID: c.ClientID, Secrets: c.ProviderSecrets,
+		ProviderConfig: cfg, Workspace: c.Env.Workspace, HeaderName: c.AuthHeader,
 	}
 }
 
 // MintRequest returns what to mint.
 func (c *Config) MintRequest() provider.MintRequest {
 	return provider.MintRequest{
-		Name: c.Name, Description: c.Description, Scopes: c.Scopes, TTL: c.TTL,
+		Name: c.Name, Description: c.Description, Scopes: c.Scopes, TTL: c.TTL, TTLGiven: c.TTLGiven,
 		Owner: c.Owner, Repositories: c.Repositories, Permissions: c.Permissions,
 	}
 }
@@ -201,16 +212,23 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 	// rest: the profile supplies the defaults and limits (base URL, name
 	// length, scopes) the other providers' Specs carry.
 	c.ProviderConfig = v.Get("provider-config")
+	secrets, serrs := ParseProviderSecrets(v["provider-secrets"])
+	errs = append(errs, serrs...)
+	c.ProviderSecrets = secrets
+	if known && c.Provider != "rest" && len(secrets) > 0 {
+		bad("provider-secrets", "is only used by the rest provider; remove it")
+	}
 	if known && c.Provider == "rest" {
-		resolved, err := rest.Resolve(provider.Options{
+		prof, err := rest.Load(provider.Options{
 			ProviderConfig: c.ProviderConfig, ClientID: v.Get("client-id"), Workspace: env.Workspace,
 		})
 		if err != nil {
 			errs = append(errs, err)
 			known = false // the profile's own errors say it all
 		} else {
-			spec = resolved
+			spec = rest.SpecOf(prof)
 			c.Spec = spec
+			c.ProfileState = prof.State()
 		}
 	}
 
@@ -275,15 +293,26 @@ func parse(v Values, env Env, manage bool) (*Config, error) {
 		case spec.ScopesRequired && len(c.Scopes) == 0 && !manage:
 			bad("scopes", "is required for the %s provider: one or more of %s", c.Provider, strings.Join(spec.Scopes, ", "))
 		default:
+			// One error for every bad item, the valid list once. An item is
+			// quoted only when it looks like a scope (never a pasted secret).
+			var unknown []string
 			for i, s := range c.Scopes {
 				if len(spec.Scopes) > 0 && !slices.Contains(spec.Scopes, s) {
-					bad("scopes", "item %d is not a %s scope: use %s", i+1, c.Provider, strings.Join(spec.Scopes, ", "))
+					if scopeLike.MatchString(s) && !strings.Contains(key, s) {
+						unknown = append(unknown, fmt.Sprintf("%q", s))
+					} else {
+						unknown = append(unknown, fmt.Sprintf("item %d", i+1))
+					}
 				}
+			}
+			if len(unknown) > 0 {
+				bad("scopes", "%s %s not a %s scope: use %s", strings.Join(unknown, ", "), map[bool]string{true: "is", false: "are"}[len(unknown) == 1], c.Provider, strings.Join(spec.Scopes, ", "))
 			}
 		}
 	}
 
 	// ttl
+	c.TTLGiven = strings.TrimSpace(v["ttl"]) != ""
 	ttl, err := ParseTTL(v.Get("ttl"))
 	if err != nil {
 		bad("ttl", "%s", err)
@@ -568,6 +597,55 @@ func hasControl(s string) bool {
 	}
 	return false
 }
+
+// ParseProviderSecrets reads the provider-secrets input: NAME=value lines
+// (blank lines ignored). Errors name the line and the rule, never a value.
+func ParseProviderSecrets(raw string) (map[string]redact.Secret, []error) {
+	var errs []error
+	out := map[string]redact.Secret{}
+	for i, line := range strings.Split(raw, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(line, "=")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		switch {
+		case !ok || !secretNameRE.MatchString(name):
+			errs = append(errs, inputerr.New("provider-secrets", "line %d must be NAME=value, NAME of lowercase letters, digits and _ (the value is not shown)", i+1))
+		case value == "":
+			errs = append(errs, inputerr.New("provider-secrets", "line %d (%s) has an empty value", i+1, name))
+		case out[name] != "":
+			errs = append(errs, inputerr.New("provider-secrets", "gives %s twice", name))
+		default:
+			out[name] = redact.Secret(value)
+		}
+	}
+	if len(out) == 0 {
+		out = nil
+	}
+	return out, errs
+}
+
+// ProviderSecretValues returns every value of a provider-secrets input as
+// it may be sent (for masking before the input is validated): each
+// NAME=value line whole and each value alone.
+func ProviderSecretValues(raw string) []string {
+	var out []string
+	for _, line := range strings.Split(raw, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		out = append(out, line)
+		if _, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(v) != "" {
+			out = append(out, strings.TrimSpace(v))
+		}
+	}
+	return out
+}
+
+var secretNameRE = lazyre.New(`^[a-z][a-z0-9_]{0,39}$`)
 
 // RotationIdentity is the rotation's exact identity (where its secret
 // lives), from which package ledger derives the default name prefix.

@@ -487,6 +487,7 @@ auth: {header: Authorization, value: "Bearer {{admin_key}}"}
 create:
   path: /keys
   body: {name: "{{name}}"}
+  expiry: none
   response: {id: /id, secret: /key}
 revoke: {path: "/keys/{{id}}"}
 `

@@ -9,5 +9,9 @@ func SecretValues(in Input, raw string) []string {
 	if !in.Secret || raw == "" {
 		return nil
 	}
+	if in.Name == "provider-secrets" {
+		// NAME=value lines: the whole, each line and each value.
+		return append([]string{raw}, ProviderSecretValues(raw)...)
+	}
 	return []string{raw}
 }

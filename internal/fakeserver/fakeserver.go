@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenmint/tokenmint/internal/clihelp"
 	"github.com/tokenmint/tokenmint/internal/fake/ghapp"
 	"github.com/tokenmint/tokenmint/internal/fake/ghsecrets"
 	fakegroo "github.com/tokenmint/tokenmint/internal/fake/groo"
@@ -102,6 +103,14 @@ func New() (*Services, http.Handler) {
 	return s, mux
 }
 
+// UsageError is a bad flag or argument: the CLI exits 2 (it asks
+// UsageError()).
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string    { return e.Err.Error() }
+func (e *UsageError) Unwrap() error    { return e.Err }
+func (e *UsageError) UsageError() bool { return true }
+
 // options are the command's flags.
 type options struct {
 	addr          string
@@ -116,7 +125,8 @@ type options struct {
 // service's api-url and credential, then serves until ctx ends.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("fake-server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	var o options
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen address (loopback unless --allow-non-loopback)")
 	fs.BoolVar(&o.allowExternal, "allow-non-loopback", false, "allow a non-loopback --addr, such as the Docker bridge gateway, so a container action can reach the fake")
@@ -125,10 +135,18 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	fs.StringVar(&o.sans, "tls-hosts", "", "extra host names or IPs (comma separated) the certificate is valid for; the --addr host, localhost, 127.0.0.1 and ::1 always are")
 	fs.StringVar(&o.keyFile, "github-key-file", "", "write the fake GitHub App's private key (PEM) to this file (default: a temporary file, removed on exit)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			clihelp.Write(stdout, clihelp.Page{
+				Usage:   "tokenmint fake-server [flags]",
+				Summary: "Serve the bundled fake token services (Tooken, Hookbase, Groo, GitHub App tokens and secrets) on one loopback server, for the quick start, the self-test workflow and the benchmarks. It prints the base URL, each service's api-url and credential, then serves until interrupted.",
+				Notes:   []string{"The credentials it prints open only the fakes, which hold nothing."},
+			}, fs)
+			return nil
+		}
+		return &UsageError{Err: fmt.Errorf("failed to parse arguments: %w", err)}
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("failed to parse arguments: unexpected %q", fs.Arg(0))
+		return &UsageError{Err: fmt.Errorf("failed to parse arguments: unexpected %q", fs.Arg(0))}
 	}
 	host, _, err := net.SplitHostPort(o.addr)
 	if err != nil {

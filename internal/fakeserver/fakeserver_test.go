@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -165,5 +167,16 @@ func TestMain_AllowNonLoopback(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("healthz = %d", resp.StatusCode)
+	}
+}
+
+func TestMain_UsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--bogus"}, {"extra-arg"}} {
+		err := Main(context.Background(), args, io.Discard, io.Discard, func(string) string { return "" })
+		var ue *UsageError
+		if !errors.As(err, &ue) || !ue.UsageError() {
+			t.Errorf("%v: err = %v, want a *UsageError", args, err)
+		}
 	}
 }

@@ -45,7 +45,20 @@ type Client struct {
 	service     string
 	now         func() time.Time
 	sleep       func(context.Context, time.Duration) error
+	onRetry     func(Retry)
 }
+
+// Retry describes a retry about to happen (for progress lines).
+type Retry struct {
+	Service, Method string
+	Attempt         int           // the attempt that failed, from 1
+	Wait            time.Duration // before the next attempt
+	Err             error         // why (masked like every error of Do)
+}
+
+// WithOnRetry calls f before each retry's wait, so long work is never
+// silent (the CLI prints a line on stderr).
+func WithOnRetry(f func(Retry)) Option { return func(c *Client) { c.onRetry = f } }
 
 // Option configures a Client.
 type Option func(*Client)
@@ -192,6 +205,9 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		}
 		if c.now().Add(wait).After(deadline) {
 			return nil, fmt.Errorf("%w (retry budget of %s exhausted)", lastErr, c.budget)
+		}
+		if c.onRetry != nil {
+			c.onRetry(Retry{Service: c.service, Method: req.Method, Attempt: attempt, Wait: wait, Err: lastErr})
 		}
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, lastErr

@@ -11,6 +11,10 @@ import (
 type Error struct {
 	Input string // the input's name, as the user wrote it (action input name)
 	Rule  string // what the value must be, said so the user knows what to change
+	// File and Line locate the problem in a file the input names (a rest
+	// profile), when known: File relative to the workspace, Line from 1.
+	File string
+	Line int
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("input %q: %s", e.Input, e.Rule) }

@@ -39,6 +39,9 @@ type MintRequest struct {
 	Description string
 	Scopes      []string
 	TTL         time.Duration
+	// TTLGiven is true when the ttl came from the user rather than the
+	// default (rest: a ttl the profile cannot send is then an input error).
+	TTLGiven bool
 
 	// github-app only.
 	Owner        string
@@ -82,6 +85,9 @@ type Options struct {
 	APIURL   string
 	AdminKey redact.Secret
 	ClientID string
+	// Secrets are the rest profile's declared secrets by name (the
+	// provider-secrets input).
+	Secrets map[string]redact.Secret
 	// ProviderConfig is the rest provider's profile: a path or inline text.
 	ProviderConfig string
 	// Workspace resolves relative ProviderConfig paths.

@@ -112,6 +112,7 @@ func forms(value string) []string {
 type Masker struct {
 	mu     sync.RWMutex
 	values []string // longest first, so a secret's prefix never masks first
+	gen    int      // bumped whenever values change (Stream reloads)
 }
 
 // NewMasker returns an empty Masker.
@@ -141,8 +142,46 @@ func (m *Masker) Add(value string) []string {
 			added = append(added, f)
 		}
 	}
-	sort.SliceStable(m.values, func(i, j int) bool { return len(m.values[i]) > len(m.values[j]) })
+	m.sortLocked(len(added))
 	return added
+}
+
+// AddExact registers values as they are, without deriving other forms
+// (for example EmbeddedBase64's cores). Values under 4 bytes are ignored.
+func (m *Masker) AddExact(values ...string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, v := range values {
+		if len(strings.TrimSpace(v)) < 4 || slices.Contains(m.values, v) {
+			continue
+		}
+		m.values = append(m.values, v)
+		n++
+	}
+	m.sortLocked(n)
+}
+
+func (m *Masker) sortLocked(added int) {
+	if added == 0 {
+		return
+	}
+	m.gen++
+	sort.SliceStable(m.values, func(i, j int) bool { return len(m.values[i]) > len(m.values[j]) })
+}
+
+// snapshot returns a copy of the values and their generation, or nil and
+// gen when the generation is still gen.
+func (m *Masker) snapshot(gen int) ([]string, int) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.gen == gen {
+		return nil, gen
+	}
+	return append([]string(nil), m.values...), m.gen
 }
 
 // Mask replaces every registered secret in s with "***".

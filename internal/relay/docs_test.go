@@ -72,8 +72,9 @@ func TestDocs_RelayMD(t *testing.T) {
 	}
 	var actual []string
 	// Loose on layout (the CLI's help format may change): a flag name,
-	// then its "(env NAME)" on the same or the next line.
-	for _, m := range regexp.MustCompile(`--([a-z][a-z-]+)[^\n]*\n?[^\n]*?\(env ([A-Z_]+)`).FindAllStringSubmatch(stdout.String(), -1) {
+	// then its "(env NAME)" on the same line or an indented line of its
+	// description.
+	for _, m := range regexp.MustCompile(`--([a-z][a-z-]+)[^\n]*(?:\n {4,}[^\n]*?)*?\(env ([A-Z_]+)`).FindAllStringSubmatch(stdout.String(), -1) {
 		actual = append(actual, m[1]+" "+m[2])
 	}
 	sort.Strings(documented)

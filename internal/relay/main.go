@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tokenmint/tokenmint/internal/clihelp"
 	"github.com/tokenmint/tokenmint/internal/redact"
 )
 
@@ -193,12 +194,11 @@ func parseFlags(args []string, stdout io.Writer, getenv func(string) string) (*o
 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stdout, "Usage: tokenmint relay [flags]")
-			fmt.Fprintln(stdout, "\nReceives Tooken webhooks and sends GitHub repository_dispatch events.")
-			fmt.Fprintf(stdout, "Secrets come only from the environment: %s (comma or newline separated) and %s.\n\nFlags:\n", EnvWebhookSecrets, EnvGitHubToken)
-			fs.VisitAll(func(f *flag.Flag) {
-				fmt.Fprintf(stdout, "  --%s\n    \t%s (default %q)\n", f.Name, f.Usage, f.DefValue)
-			})
+			clihelp.Write(stdout, clihelp.Page{
+				Usage:   "tokenmint relay [flags]",
+				Summary: "Receives Tooken webhooks and sends GitHub repository_dispatch events.",
+				Notes:   []string{fmt.Sprintf("Secrets come only from the environment: %s (comma or newline separated) and %s.", EnvWebhookSecrets, EnvGitHubToken)},
+			}, fs)
 			return nil, flag.ErrHelp
 		}
 		// The flag package's message names the flag; it never holds a

@@ -186,7 +186,7 @@ func (c *client) Mint(ctx context.Context, req provider.MintRequest) (*provider.
 	if req.TTL > 0 {
 		switch {
 		case tok.ExpiresAt.IsZero():
-			c.warn("Hookbase set no expiry on API key %s (%s): only the post-step revocation bounds its life",
+			c.warn("Hookbase set no expiry on API key %s (%s): only revoking it bounds its life",
 				redact.Neutralize(tok.ID), redact.Neutralize(tok.Name))
 		case tok.ExpiresAt.After(start.Add(req.TTL + time.Minute)):
 			c.warn("Hookbase set API key %s to expire at %s, later than the requested ttl of %s (it counts whole days)",

@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -58,6 +60,8 @@ type File struct {
 	Scopes         []string          `yaml:"scopes"`
 	ScopesRequired bool              `yaml:"scopes_required"`
 	Headers        map[string]string `yaml:"headers"`
+	Secrets        []string          `yaml:"secrets"`
+	NameField      string            `yaml:"name_field"`
 	Auth           *struct {
 		Header string `yaml:"header"`
 		Value  string `yaml:"value"`
@@ -67,18 +71,21 @@ type File struct {
 		} `yaml:"basic"`
 	} `yaml:"auth"`
 	Create *struct {
-		Method       string     `yaml:"method"`
-		Path         string     `yaml:"path"`
-		Body         any        `yaml:"body"`
-		ExpiryFormat string     `yaml:"expiry_format"`
-		Success      []int      `yaml:"success"`
-		Response     *fieldsRaw `yaml:"response"`
+		Method       string                  `yaml:"method"`
+		Path         string                  `yaml:"path"`
+		Body         any                     `yaml:"body"`
+		ExpiryFormat string                  `yaml:"expiry_format"`
+		Expiry       string                  `yaml:"expiry"`
+		ScopeValues  map[string][]scopeValue `yaml:"scope_values"`
+		Success      []int                   `yaml:"success"`
+		Response     *fieldsRaw              `yaml:"response"`
 	} `yaml:"create"`
 	Revoke *struct {
-		Method  string `yaml:"method"`
-		Path    string `yaml:"path"`
-		Success []int  `yaml:"success"`
-		Gone    []int  `yaml:"gone"`
+		Method            string        `yaml:"method"`
+		Path              string        `yaml:"path"`
+		Success           []statusMatch `yaml:"success"`
+		Gone              []statusMatch `yaml:"gone"`
+		CannotTellUnknown bool          `yaml:"cannot_tell_unknown"`
 	} `yaml:"revoke"`
 	List *struct {
 		Method        string            `yaml:"method"`
@@ -101,6 +108,37 @@ type File struct {
 		Success  []int      `yaml:"success"`
 		Response *fieldsRaw `yaml:"response"`
 	} `yaml:"rotate"`
+}
+
+// scopeValue is one case of create.scope_values: the exact set of scopes
+// that selects value.
+type scopeValue struct {
+	Scopes []string `yaml:"scopes"`
+	Value  any      `yaml:"value"`
+}
+
+// statusMatch is an answer rule of revoke.success or revoke.gone: a status,
+// or a status whose JSON body holds equals at pointer.
+type statusMatch struct {
+	Status  int    `yaml:"status"`
+	Pointer string `yaml:"pointer"`
+	Equals  any    `yaml:"equals"`
+	line    int
+}
+
+func (m *statusMatch) UnmarshalYAML(n *yaml.Node) error {
+	m.line = n.Line
+	if n.Kind == yaml.ScalarNode {
+		return n.Decode(&m.Status)
+	}
+	type plain statusMatch
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*m = statusMatch(p)
+	m.line = n.Line
+	return nil
 }
 
 type fieldsRaw struct {
@@ -126,6 +164,32 @@ type call struct {
 	success []int
 }
 
+// Expiry capabilities (create.expiry).
+const (
+	expirySent  = "sent"  // the body carries {{expiry}}: the ttl reaches the service
+	expiryFixed = "fixed" // the service sets a lifetime of its own
+	expiryNone  = "none"  // the service's tokens do not expire
+	// expiryUndeclared: no create.expiry and no {{expiry}} in the body.
+	expiryUndeclared = "undeclared"
+)
+
+// nameNone is name_field's value for a service that keeps nothing that can
+// carry the token name.
+const nameNone = "none"
+
+// answerRule is a compiled statusMatch.
+type answerRule struct {
+	status int
+	ptr    pointers // nil: the status alone
+	equals any
+}
+
+// scopeCase is a compiled scopeValue.
+type scopeCase struct {
+	scopes []string // sorted
+	value  any
+}
+
 // Profile is a checked, compiled profile.
 type Profile struct {
 	Name           string
@@ -145,13 +209,22 @@ type Profile struct {
 	expiryFmt   string
 	createResp  fields
 	revoke      call
-	gone        []int
 	list        *listSpec
 	rotate      *call
 	rotateResp  fields
 	usesClient  bool
 	bodyHasDesc bool
 	bodyScopes  bool
+
+	state       string   // canonical JSON (State)
+	secrets     []string // declared secret names
+	authSecrets []string // of them, used in auth or headers (every call needs them)
+	nameField   string   // pointer into create.body carrying {{name}}; nameNone; "" when the body sends no name and there is no list
+	expiry      string   // expirySent, expiryFixed or expiryNone
+	scopeValues map[string][]scopeCase
+	revokeOK    []answerRule // success rules; nil: any 2xx
+	revokeGone  []answerRule
+	cannotTell  bool // revoke answers success for unknown IDs too
 }
 
 type listSpec struct {
@@ -170,10 +243,10 @@ type listSpec struct {
 
 // Placeholders per field.
 var (
-	authPlaceholders   = []string{phAdminKey, phClientID}
-	headerPlaceholders = []string{phClientID}
+	authPlaceholders   = []string{phAdminKey, phClientID, phSecret}
+	headerPlaceholders = []string{phClientID, phSecret}
 	createPath         = []string{phClientID}
-	bodyPlaceholders   = []string{phName, phDescription, phScopes, phExpiry, phClientID}
+	bodyPlaceholders   = []string{phName, phDescription, phScopes, phExpiry, phClientID, phSecret}
 	idPath             = []string{phID, phClientID}
 	listQuery          = []string{phName, phClientID}
 )
@@ -191,7 +264,30 @@ func Load(o provider.Options) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Parse(data)
+	p, err := Parse(data)
+	if err != nil && !Inline(o.ProviderConfig) {
+		// Errors that know their line point into the file (annotations).
+		file := profileFile(o)
+		ies, _ := inputerr.List(err)
+		for _, ie := range ies {
+			if ie.Line > 0 {
+				ie.File = file
+			}
+		}
+	}
+	return p, err
+}
+
+// profileFile is the profile's path for annotations: relative to the
+// workspace when inside it, else as given.
+func profileFile(o provider.Options) string {
+	path := filepath.Clean(strings.TrimSpace(o.ProviderConfig))
+	if o.Workspace != "" && filepath.IsAbs(path) {
+		if rel, err := filepath.Rel(o.Workspace, path); err == nil && filepath.IsLocal(rel) {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return filepath.ToSlash(path)
 }
 
 // Inline reports whether a provider-config value is the profile itself
@@ -270,8 +366,10 @@ func fileErr(err error) error {
 
 var (
 	yamlQuoted  = lazyre.New("`[^`]*`")
-	yamlUnknown = lazyre.New(`^line (\d+): field (\S+) not found in type \S+$`)
-	yamlType    = lazyre.New("^line (\\d+): cannot unmarshal !!(\\w+) (?:`[^`]*` )?into (.+)$")
+	yamlUnknown = lazyre.New(`(?s)^line (\d+): field (\S+) not found in type .+$`)
+	// yamlGoType is the tail of a decoder message that names a Go type.
+	yamlGoType = lazyre.New(`(?s) (?:into|in type|of type) .*$`)
+	yamlType   = lazyre.New("(?s)^line (\\d+): cannot unmarshal !!(\\w+) (?:`[^`]*` )?into (.+)$")
 	// yamlTag is a tag the profile wrote ("!!!x", "!foo"): its text, not ours.
 	yamlTag = lazyre.New(`!\S*`)
 )
@@ -298,8 +396,38 @@ func Parse(data []byte) (*Profile, error) {
 	if err := decode(data, &f); err != nil {
 		return nil, err
 	}
-	return compile(&f)
+	p, err := compile(&f)
+	if err != nil {
+		return nil, err
+	}
+	p.state, err = canonical(data)
+	if err != nil {
+		return nil, fmt.Errorf("failed to encode the profile for the post step: %w", err)
+	}
+	return p, nil
 }
+
+// canonical returns the profile as one line of JSON: what the post step
+// reads back from state (inline, so it never rereads the workspace).
+func canonical(data []byte) (string, error) {
+	var v any
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		if jerr := json.Unmarshal(bytes.TrimSpace(data), &v); jerr != nil {
+			return "", fmt.Errorf("failed to read the profile: %w", err)
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// State is the compiled profile as it is saved in state for the post
+// step: one line of JSON, a valid inline provider-config. It holds what
+// the profile file holds and no input: never a secret (secrets come
+// through admin-key and provider-secrets, which are not saved).
+func (p *Profile) State() string { return p.state }
 
 func decode(data []byte, f *File) error {
 	err := decodeYAML(data, f)
@@ -335,23 +463,46 @@ func decodeYAML(data []byte, f *File) error {
 		var errs []error
 		for _, m := range te.Errors {
 			if sub := yamlUnknown.FindStringSubmatch(m); sub != nil {
-				errs = append(errs, inputerr.New(Input, "line %s: unknown field %q", sub[1], sub[2]))
+				errs = append(errs, atLine(inputerr.New(Input, "line %s: unknown field %q", sub[1], sub[2]), sub[1]))
 				continue
 			}
 			if sub := yamlType.FindStringSubmatch(m); sub != nil {
-				errs = append(errs, inputerr.New(Input, "line %s: must be %s, not a YAML %s", sub[1], kindOf(sub[3]), sub[2]))
+				errs = append(errs, atLine(inputerr.New(Input, "line %s: must be %s, not a YAML %s", sub[1], kindOf(sub[3]), sub[2]), sub[1]))
 				continue
 			}
-			errs = append(errs, inputerr.New(Input, "%s", yamlTag.ReplaceAllString(yamlQuoted.ReplaceAllString(m, "a value"), "a tagged value")))
+			m = yamlGoType.ReplaceAllString(m, "")
+			ie := inputerr.New(Input, "%s", yamlTag.ReplaceAllString(yamlQuoted.ReplaceAllString(m, "a value"), "a tagged value"))
+			if sub := yamlLine.FindStringSubmatch(m); sub != nil {
+				_ = atLine(ie, sub[1])
+			}
+			errs = append(errs, ie)
 		}
 		return errors.Join(errs...)
 	}
 	msg := strings.TrimPrefix(yamlQuoted.ReplaceAllString(err.Error(), "a value"), "yaml: ")
-	return inputerr.New(Input, "is not valid YAML or JSON: %s", msg)
+	msg = yamlGoType.ReplaceAllString(msg, "")
+	ie := inputerr.New(Input, "is not valid YAML or JSON: %s", msg)
+	if sub := yamlLine.FindStringSubmatch(msg); sub != nil {
+		_ = atLine(ie, sub[1])
+	}
+	return ie
+}
+
+var yamlLine = regexp.MustCompile(`^line (\d+):`)
+
+// atLine sets the line of an input error from decimal text.
+func atLine(ie *inputerr.Error, line string) *inputerr.Error {
+	if n, err := strconv.Atoi(line); err == nil && n > 0 {
+		ie.Line = n
+	}
+	return ie
 }
 
 // compiler collects every problem of a profile.
-type compiler struct{ errs []error }
+type compiler struct {
+	errs    []error
+	bodyBad bool // create.body has errors: checks that read it are skipped
+}
 
 func (c *compiler) bad(field, format string, args ...any) {
 	c.errs = append(c.errs, fieldErr(field, format, args...))
@@ -452,9 +603,9 @@ func (c *compiler) fields(field string, r *fieldsRaw, withSecret, withStatus boo
 	switch r.ExpiresAtFormat {
 	case "":
 		f.expiresAtFormat = fmtRFC3339
-	case fmtRFC3339, fmtUnix, fmtUnixMS:
+	case fmtRFC3339, fmtUnix, fmtUnixMS, fmtJWT:
 	default:
-		c.bad(field+".expires_at_format", "must be %s, %s or %s", fmtRFC3339, fmtUnix, fmtUnixMS)
+		c.bad(field+".expires_at_format", "must be %s, %s, %s or %s", fmtRFC3339, fmtUnix, fmtUnixMS, fmtJWT)
 	}
 	return f
 }
@@ -541,6 +692,7 @@ func compile(f *File) (*Profile, error) {
 			} else {
 				body, errs := parseBody(cr.Body, "create.body", bodyPlaceholders)
 				c.errs = append(c.errs, errs...)
+				c.bodyBad = len(errs) > 0
 				p.body = body
 				if bodyUses(body, phClientID) {
 					p.usesClient = true
@@ -567,12 +719,14 @@ func compile(f *File) (*Profile, error) {
 	if rv := f.Revoke; rv == nil {
 		c.bad("revoke", "is required")
 	} else {
-		p.revoke = call{method: c.method("revoke.method", rv.Method, http.MethodDelete), path: c.path("revoke.path", rv.Path, idPath, phID), success: c.statuses("revoke.success", rv.Success)}
+		p.revoke = call{method: c.method("revoke.method", rv.Method, http.MethodDelete), path: c.path("revoke.path", rv.Path, idPath, phID)}
 		uses = append(uses, p.revoke.path)
-		p.gone = c.statuses("revoke.gone", rv.Gone)
+		p.revokeOK = c.answerRules("revoke.success", rv.Success)
+		p.revokeGone = c.answerRules("revoke.gone", rv.Gone)
 		if rv.Gone == nil {
-			p.gone = []int{http.StatusNotFound, http.StatusGone}
+			p.revokeGone = []answerRule{{status: http.StatusNotFound}, {status: http.StatusGone}}
 		}
+		p.cannotTell = rv.CannotTellUnknown
 	}
 
 	if l := f.List; l != nil {
@@ -592,8 +746,11 @@ func compile(f *File) (*Profile, error) {
 			ls.items = pointers{{}} // the answer is the array
 		}
 		ls.item = c.fields("list.item", l.Item, false, true)
-		if l.Item != nil && len(l.Item.Name) == 0 {
-			c.bad("list.item.name", "is required: tokens are found by name")
+		switch {
+		case f.NameField == nameNone && l.Item != nil && len(l.Item.Name) > 0:
+			c.bad("list.item.name", "must not be set with name_field: none: tokens would be matched on a field that does not hold the name tokenmint sent (an owner or user is shared by many tokens)")
+		case f.NameField != nameNone && l.Item != nil && len(l.Item.Name) == 0:
+			c.bad("list.item.name", "is required: tokens are found by the exact name tokenmint sent (or set name_field: none when the service keeps no name)")
 		}
 		ls.revokedValues = l.RevokedValues
 		if pg := l.Paging; pg != nil {
@@ -633,6 +790,7 @@ func compile(f *File) (*Profile, error) {
 			p.usesClient = true
 		}
 	}
+	c.capabilities(f, p, uses)
 	if err := errors.Join(c.errs...); err != nil {
 		return nil, err
 	}
@@ -643,4 +801,212 @@ func compile(f *File) (*Profile, error) {
 func CheckURL(raw string) error {
 	_, err := httpx.CheckBaseURL(raw)
 	return err
+}
+
+// answerRules compiles revoke.success or revoke.gone.
+func (c *compiler) answerRules(field string, ms []statusMatch) []answerRule {
+	if ms == nil {
+		return nil
+	}
+	out := make([]answerRule, 0, len(ms))
+	for i, m := range ms {
+		at := fmt.Sprintf("%s[%d]", field, i)
+		if m.Status < 100 || m.Status > 599 {
+			c.bad(at, "must be an HTTP status (100 to 599), or {status: N, pointer: /json/pointer, equals: value}")
+			continue
+		}
+		r := answerRule{status: m.Status}
+		switch {
+		case m.Pointer == "" && m.Equals != nil:
+			c.bad(at+".pointer", "is required with equals: where in the JSON answer the value is")
+		case m.Pointer != "":
+			r.ptr = c.pointers(at+".pointer", pointerList{m.Pointer}, true, false)
+			if m.Equals == nil {
+				c.bad(at+".equals", "is required with pointer: the value that identifies this answer")
+			}
+			switch m.Equals.(type) {
+			case nil, string, bool, int, int64, uint64, float64:
+			default:
+				c.bad(at+".equals", "must be a string, number or boolean")
+			}
+			r.equals = m.Equals
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// capabilities checks and compiles what the service keeps and does with
+// what is sent: secrets, the name field, expiry and scope values.
+func (c *compiler) capabilities(f *File, p *Profile, uses []tmpl) {
+	// Secrets: declared once, each used, none undeclared.
+	declared := map[string]bool{}
+	for i, name := range f.Secrets {
+		switch {
+		case !identRE.MatchString(name):
+			c.bad(fmt.Sprintf("secrets[%d]", i), "must be a name of lowercase letters, digits and _ (starting with a letter, at most 40)")
+		case declared[name]:
+			c.bad(fmt.Sprintf("secrets[%d]", i), "is declared twice")
+		default:
+			declared[name] = true
+			p.secrets = append(p.secrets, name)
+		}
+	}
+	used := map[string]bool{}
+	inAuth := map[string]bool{}
+	scopeMaps := map[string]bool{}
+	auth := true
+	note := func(ph string) {
+		base, arg, _ := strings.Cut(ph, ":")
+		switch base {
+		case phSecret:
+			used[arg] = true
+			if auth {
+				inAuth[arg] = true
+			}
+		case phScopes:
+			if arg != "" {
+				scopeMaps[arg] = true
+			}
+		}
+	}
+	for _, t := range uses {
+		for _, ph := range t.placeholders() {
+			note(ph)
+		}
+	}
+	auth = false
+	var nameAt []string // body places that are exactly {{name}}
+	nameEmbedded := false
+	if p.body != nil {
+		bodyTemplates(p.body, "", func(ptr string, t tmpl) {
+			for _, ph := range t.placeholders() {
+				note(ph)
+			}
+			if ph, ok := t.whole(); ok && ph == phName {
+				nameAt = append(nameAt, ptr)
+			} else if t.uses(phName) {
+				nameEmbedded = true
+			}
+		})
+	}
+	for _, name := range sortedKeys(used) {
+		if !declared[name] {
+			c.bad("secrets", "must declare %q: the profile uses {{secret:%s}}", name, name)
+		}
+	}
+	for _, name := range p.secrets {
+		if inAuth[name] {
+			p.authSecrets = append(p.authSecrets, name)
+		}
+		if !used[name] {
+			c.bad("secrets", "declares %q but no auth, header or create.body uses {{secret:%s}}", name, name)
+		}
+	}
+
+	// Scope values: {{scopes:NAME}} becomes the value of the first case
+	// whose scopes are exactly the scopes input.
+	var cr = f.Create
+	var raw map[string][]scopeValue
+	if cr != nil {
+		raw = cr.ScopeValues
+	}
+	p.scopeValues = map[string][]scopeCase{}
+	for _, name := range sortedKeys(raw) {
+		field := "create.scope_values." + name
+		if !identRE.MatchString(name) {
+			c.bad(field, "must be a name of lowercase letters, digits and _")
+			continue
+		}
+		if !scopeMaps[name] {
+			c.bad(field, "is not used: create.body has no {{scopes:%s}}", name)
+		}
+		if len(raw[name]) == 0 {
+			c.bad(field, "must list at least one case {scopes: [...], value: ...}")
+		}
+		for i, sv := range raw[name] {
+			at := fmt.Sprintf("%s[%d]", field, i)
+			if sv.Value == nil {
+				c.bad(at+".value", "is required")
+			}
+			for _, s := range sv.Scopes {
+				if len(f.Scopes) > 0 && !slices.Contains(f.Scopes, s) {
+					c.bad(at+".scopes", "must use scopes from the profile's scopes list")
+					break
+				}
+			}
+			sc := slices.Clone(sv.Scopes)
+			slices.Sort(sc)
+			sc = slices.Compact(sc)
+			p.scopeValues[name] = append(p.scopeValues[name], scopeCase{scopes: sc, value: sv.Value})
+		}
+	}
+	for _, name := range sortedKeys(scopeMaps) {
+		if _, ok := raw[name]; !ok {
+			c.bad("create.scope_values", "must define %q: create.body uses {{scopes:%s}}", name, name)
+		}
+	}
+	if len(scopeMaps) > 0 {
+		p.bodyScopes = true
+	}
+
+	if c.bodyBad {
+		return
+	}
+	// Expiry: does the ttl reach the service?
+	if cr != nil {
+		sends := p.body != nil && bodyUses(p.body, phExpiry)
+		switch cr.Expiry {
+		case "":
+			// Undeclared without {{expiry}}: the ttl cannot reach the
+			// service. A ttl the user sets is refused, the default one is
+			// warned about (never silently dropped).
+			p.expiry = expirySent
+			if !sends {
+				p.expiry = expiryUndeclared
+			}
+		case expirySent:
+			p.expiry = expirySent
+			if !sends {
+				c.bad("create.expiry", "is sent, but create.body has no {{expiry}}")
+			}
+		case expiryFixed, expiryNone:
+			p.expiry = cr.Expiry
+			if sends {
+				c.bad("create.expiry", "is %s, but create.body sends {{expiry}}: use sent", cr.Expiry)
+			}
+		default:
+			c.bad("create.expiry", "must be sent, fixed or none")
+		}
+	}
+
+	// The name field: where the service keeps the exact name tokenmint
+	// sent, so that a lost create can be found by it.
+	switch nf := f.NameField; {
+	case nf == nameNone:
+		p.nameField = nameNone
+		if len(nameAt) > 0 || nameEmbedded {
+			c.bad("name_field", "is none, but create.body sends {{name}}: point name_field at that member")
+		}
+	case nf != "":
+		if !slices.Contains(nameAt, nf) {
+			c.bad("name_field", "must be the JSON pointer of a create.body member whose value is exactly \"{{name}}\" (the service must keep the exact name to find the token by it), or none")
+		}
+		p.nameField = nf
+	case len(nameAt) == 1:
+		p.nameField = nameAt[0]
+	case len(nameAt) > 1:
+		c.bad("name_field", "is required: create.body sends {{name}} in %s; say which one the service keeps and lists", strings.Join(nameAt, ", "))
+	case cr != nil:
+		c.bad("name_field", "is required: create.body sends no exact {{name}}; point it at the member that carries the name, or set none when the service keeps nothing that can (then a create whose answer was lost cannot be found, and a warning says so)")
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }

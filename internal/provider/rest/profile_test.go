@@ -21,6 +21,7 @@ auth: {header: Authorization, value: "Bearer {{admin_key}}"}
 create:
   path: /keys
   body: {name: "{{name}}"}
+  expiry: none
   response: {id: /id, secret: /key}
 revoke: {path: "/keys/{{id}}"}
 `
@@ -53,8 +54,8 @@ func TestParse_Errors(t *testing.T) {
 		{name: "minimal_ok", profile: minimal},
 		{name: "empty", profile: "\n", want: []string{"the profile is empty"}},
 		{name: "not_yaml", profile: "a: [\n", want: []string{"is not valid YAML or JSON: line 1: did not find expected node content"}},
-		{name: "unknown_field", profile: minimal + "bogus: 1\n", want: []string{`line 9: unknown field "bogus"`}},
-		{name: "wrong_type_hides_value", profile: minimal + "max_name_length: secretvalue\n", want: []string{"line 9: must be a whole number, not a YAML str"}},
+		{name: "unknown_field", profile: minimal + "bogus: 1\n", want: []string{`line 10: unknown field "bogus"`}},
+		{name: "wrong_type_hides_value", profile: minimal + "max_name_length: secretvalue\n", want: []string{"line 10: must be a whole number, not a YAML str"}},
 		{name: "nothing", profile: "name: x\n", want: []string{
 			"auth: is required: a header and value template, or basic",
 			"create: is required",
@@ -90,24 +91,24 @@ rotate: {path: "/keys/{{admin_key}}"}
 			"create.method: must be one of GET, POST, PUT, PATCH, DELETE",
 			`create.path: must start with "/" (it is appended to the base URL)`,
 			"create.success: must list HTTP statuses (100 to 599)",
-			"create.body.e: placeholder {{expiry:weeks}} is not available here; use {{name}}, {{description}}, {{scopes}}, {{expiry}}, {{expiry:FORMAT}}, {{client_id}}",
+			"create.body.e: placeholder {{expiry:weeks}} is not available here; use {{name}}, {{description}}, {{scopes}}, {{scopes:NAME}}, {{expiry}}, {{expiry:FORMAT}}, {{client_id}}, {{secret:NAME}}",
 			`create.body.n: has "{{" without "}}"`,
-			"create.body.name: placeholder {{nam}} is not available here; use {{name}}, {{description}}, {{scopes}}, {{expiry}}, {{expiry:FORMAT}}, {{client_id}}",
+			"create.body.name: placeholder {{nam}} is not available here; use {{name}}, {{description}}, {{scopes}}, {{scopes:NAME}}, {{expiry}}, {{expiry:FORMAT}}, {{client_id}}, {{secret:NAME}}",
 			"create.expiry_format: must be one of rfc3339, unix, seconds, days",
 			"create.response.id: is required",
 			`create.response.secret: must be a JSON pointer starting with "/"`,
-			"create.response.expires_at_format: must be rfc3339, unix or unix_ms",
+			"create.response.expires_at_format: must be rfc3339, unix, unix_ms or jwt",
 			"revoke.path: must contain {{id}}",
 			`list.items: must be a JSON pointer starting with "/"`,
 			"list.item.secret: is not read here: listings carry no secrets",
-			"list.item.name: is required: tokens are found by name",
+			"list.item.name: is required: tokens are found by the exact name tokenmint sent (or set name_field: none when the service keeps no name)",
 			"list.paging.page_param: is required",
 			"list.paging.per_page: must be 1 or more (a shorter page ends the listing)",
 			"rotate.path: placeholder {{admin_key}} is not available here; use {{id}}, {{client_id}}",
 			"rotate.path: must contain {{id}}",
 		}},
 		{name: "admin_key_outside_auth", profile: strings.Replace(minimal, `{name: "{{name}}"}`, `{name: "{{name}}", k: "{{admin_key}}"}`, 1), want: []string{
-			"create.body.k: placeholder {{admin_key}} is not available here; use {{name}}, {{description}}, {{scopes}}, {{expiry}}, {{expiry:FORMAT}}, {{client_id}}",
+			"create.body.k: placeholder {{admin_key}} is not available here; use {{name}}, {{description}}, {{scopes}}, {{scopes:NAME}}, {{expiry}}, {{expiry:FORMAT}}, {{client_id}}, {{secret:NAME}}",
 		}},
 		{name: "scopes_without_placeholder", profile: minimal + "scopes: [read]\nscopes_required: true\n", want: []string{
 			"scopes_required: needs {{scopes}} in create.body",
@@ -123,7 +124,7 @@ rotate: {path: "/keys/{{admin_key}}"}
 			"line 3: must be a list, not a YAML map",
 			"line 4: must be a list, not a YAML str",
 		}},
-		{name: "json_with_tabs", profile: "{\n\t\"base_url\": \"https://x.example\",\n\t\"auth\": {\"header\": \"X-Key\", \"value\": \"{{admin_key}}\"},\n\t\"create\": {\"path\": \"/k\", \"response\": {\"id\": \"/id\", \"secret\": [\"/key\", \"/data/key\"]}},\n\t\"revoke\": {\"path\": \"/k/{{id}}\"}\n}"},
+		{name: "json_with_tabs", profile: "{\n\t\"base_url\": \"https://x.example\",\n\t\"auth\": {\"header\": \"X-Key\", \"value\": \"{{admin_key}}\"},\n\t\"create\": {\"path\": \"/k\", \"body\": {\"label\": \"{{name}}\"}, \"expiry\": \"fixed\", \"response\": {\"id\": \"/id\", \"secret\": [\"/key\", \"/data/key\"]}},\n\t\"revoke\": {\"path\": \"/k/{{id}}\"}\n}"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,7 +242,7 @@ func TestLoad_Paths(t *testing.T) {
 		{name: "relative", cfg: ".github/p.yaml"},
 		{name: "absolute_inside", cfg: filepath.Join(ws, ".github", "p.yaml")},
 		{name: "inline_yaml", cfg: minimal},
-		{name: "inline_json_one_line", cfg: `{"base_url":"https://x.example","auth":{"header":"A","value":"{{admin_key}}"},"create":{"path":"/k","response":{"id":"/id","secret":"/s"}},"revoke":{"path":"/k/{{id}}"}}`},
+		{name: "inline_json_one_line", cfg: `{"base_url":"https://x.example","auth":{"header":"A","value":"{{admin_key}}"},"create":{"path":"/k","body":{"n":"{{name}}"},"expiry":"none","response":{"id":"/id","secret":"/s"}},"revoke":{"path":"/k/{{id}}"}}`},
 		{name: "missing", cfg: "nope.yaml", want: []string{"the profile file does not exist in the workspace"}},
 		{name: "dotdot", cfg: "../p.yaml", want: []string{`must be a path inside the workspace (no ".." out of it)`}},
 		{name: "absolute_outside", cfg: filepath.Join(outside, "p.yaml"), want: []string{`must be a path inside the workspace (no ".." out of it)`}},

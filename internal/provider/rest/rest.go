@@ -45,6 +45,11 @@ func Resolve(o provider.Options) (provider.Spec, error) {
 	if err != nil {
 		return provider.Spec{}, err
 	}
+	return SpecOf(p), nil
+}
+
+// SpecOf returns Spec completed from a loaded profile (see Resolve).
+func SpecOf(p *Profile) provider.Spec {
 	s := Spec
 	s.DefaultAPIURL = p.BaseURL
 	s.MaxNameLen = p.MaxNameLength
@@ -52,7 +57,12 @@ func Resolve(o provider.Options) (provider.Spec, error) {
 		s.Scopes = slices.Clone(p.Scopes)
 	}
 	s.ScopesRequired = p.ScopesRequired
-	return s, nil
+	if p.nameField == nameNone {
+		// Named in the ledger's warning when a lost create cannot be
+		// looked up.
+		s.ListScope = "the " + redact.Neutralize(p.Name) + " service keeps no token name: name_field none"
+	}
+	return s
 }
 
 func check(o provider.Options, req provider.MintRequest) error {
@@ -68,7 +78,14 @@ func check(o provider.Options, req provider.MintRequest) error {
 // and fits the whole to max_name_length, so its length is not checked.
 func checkRequest(p *Profile, o provider.Options, req provider.MintRequest) error {
 	req.Name = ""
-	return errors.Join(append(checkOptions(p, o), checkMint(p, req)...)...)
+	errs := append(checkOptions(p, o), checkMint(p, req)...)
+	var body []string
+	for _, name := range p.secrets {
+		if !slices.Contains(p.authSecrets, name) {
+			body = append(body, name)
+		}
+	}
+	return errors.Join(append(errs, checkSecrets(o.Secrets, body)...)...)
 }
 
 // checkOptions checks the provider options against the profile.
@@ -88,8 +105,44 @@ func checkOptions(p *Profile, o provider.Options) []error {
 	if strings.ContainsAny(o.AdminKey.Reveal(), "\r\n") {
 		errs = append(errs, inputerr.New("admin-key", "must be one line: it is sent in an HTTP header"))
 	}
+	errs = append(errs, checkSecrets(o.Secrets, p.authSecrets)...)
+	for _, name := range sortedKeys(o.Secrets) {
+		if !slices.Contains(p.secrets, name) {
+			declared := "declares none"
+			if len(p.secrets) > 0 {
+				declared = "declares " + strings.Join(p.secrets, ", ")
+			}
+			errs = append(errs, inputerr.New(SecretsInput, "gives %q, which the profile does not use (it %s); remove it", redact.Neutralize(name), declared))
+		}
+	}
 	return errs
 }
+
+// SecretsInput is the input the profile's declared secrets come from.
+const SecretsInput = "provider-secrets"
+
+// checkSecrets checks the provider secrets against the profile's
+// declaration. Messages name secrets, never values.
+func checkSecrets(given map[string]redact.Secret, need []string) []error {
+	var errs []error
+	for _, name := range need {
+		v, ok := given[name]
+		switch {
+		case !ok || v.Reveal() == "":
+			errs = append(errs, inputerr.New(SecretsInput, "must give %s=… : the profile declares the secret %q", name, name))
+		case strings.ContainsAny(v.Reveal(), "\r\n"):
+			errs = append(errs, inputerr.New(SecretsInput, "the value of %s must be one line", name))
+		}
+	}
+	return errs
+}
+
+// Secrets lists the secret names the profile declares.
+func (p *Profile) Secrets() []string { return slices.Clone(p.secrets) }
+
+// KeepsName reports whether the service keeps the token name tokenmint
+// sends (name_field is not none), so that tokens can be found by it.
+func (p *Profile) KeepsName() bool { return p.nameField != nameNone }
 
 // checkMint checks what to mint against the profile.
 func checkMint(p *Profile, req provider.MintRequest) []error {
@@ -107,6 +160,21 @@ func checkMint(p *Profile, req provider.MintRequest) []error {
 			}
 		}
 	}
+	for _, name := range sortedKeys(p.scopeValues) {
+		if _, ok := p.scopeValue(name, req.Scopes); !ok {
+			errs = append(errs, inputerr.New("scopes", "must be exactly one of %s (the profile's create.scope_values.%s)", p.scopeCases(name), name))
+		}
+	}
+	if req.TTLGiven && req.TTL > 0 && p.expiry != expirySent {
+		why := "gives every token a lifetime of its own (create.expiry: fixed)"
+		switch p.expiry {
+		case expiryNone:
+			why = "does not expire its tokens (create.expiry: none)"
+		case expiryUndeclared:
+			why = "is sent no expiry: the profile's create.body has no {{expiry}} (declare create.expiry: fixed or none to say what the service does)"
+		}
+		errs = append(errs, inputerr.New("ttl", "is not sent: the %s service %s; remove ttl (the token is revoked when the job ends)", redact.Neutralize(p.Name), why))
+	}
 	if req.Description != "" && !p.bodyHasDesc {
 		errs = append(errs, inputerr.New("description", "is not sent: the profile's create.body has no {{description}}; remove it"))
 	}
@@ -119,10 +187,37 @@ func checkMint(p *Profile, req provider.MintRequest) []error {
 	return errs
 }
 
+// scopeValue returns the value of {{scopes:name}} for the scopes input:
+// the first case whose scopes are exactly the input's, in any order.
+func (p *Profile) scopeValue(name string, scopes []string) (any, bool) {
+	in := slices.Clone(scopes)
+	slices.Sort(in)
+	in = slices.Compact(in)
+	for _, c := range p.scopeValues[name] {
+		if slices.Equal(c.scopes, in) {
+			return c.value, true
+		}
+	}
+	return nil, false
+}
+
+func (p *Profile) scopeCases(name string) string {
+	var out []string
+	for _, c := range p.scopeValues[name] {
+		if len(c.scopes) == 0 {
+			out = append(out, "(none)")
+		} else {
+			out = append(out, strings.Join(c.scopes, ","))
+		}
+	}
+	return strings.Join(out, " | ")
+}
+
 type client struct {
 	p        *Profile
 	base     string
 	key      redact.Secret
+	secrets  map[string]redact.Secret
 	clientID string
 	http     *httpx.Client
 	now      func() time.Time
@@ -132,6 +227,8 @@ type client struct {
 var (
 	_ provider.Provider = (*client)(nil)
 	_ provider.Rotator  = (*client)(nil)
+	_ provider.Getter   = (*client)(nil)
+	_ provider.Getter   = norotate{}
 )
 
 // New loads the profile and returns the provider. With a profile that has
@@ -158,7 +255,7 @@ func NewFromProfile(p *Profile, o provider.Options) (provider.Provider, error) {
 		h = httpx.New()
 	}
 	c := &client{
-		p: p, base: strings.TrimRight(base, "/"), key: o.AdminKey, clientID: o.ClientID,
+		p: p, base: strings.TrimRight(base, "/"), key: o.AdminKey, secrets: o.Secrets, clientID: o.ClientID,
 		http: h.With(httpx.WithService(redact.Neutralize(p.Name) + " API")),
 		now:  o.Clock, warn: o.Warn,
 	}
@@ -179,9 +276,20 @@ func (n norotate) Revoke(ctx context.Context, t provider.Token) error { return n
 func (n norotate) List(ctx context.Context, hint string) ([]provider.Token, error) {
 	return n.c.List(ctx, hint)
 }
+func (n norotate) Get(ctx context.Context, id string) (*provider.Token, error) {
+	return n.c.Get(ctx, id)
+}
+
+// withSecrets adds the declared secrets to v.
+func (c *client) withSecrets(v values) values {
+	for _, name := range c.p.secrets {
+		v[phSecret+":"+name] = c.secrets[name].Reveal()
+	}
+	return v
+}
 
 func (c *client) header() http.Header {
-	v := values{phAdminKey: c.key.Reveal(), phClientID: c.clientID}
+	v := c.withSecrets(values{phAdminKey: c.key.Reveal(), phClientID: c.clientID})
 	h := http.Header{}
 	for k, t := range c.p.headers {
 		h.Set(k, t.render(v, nil))
@@ -216,10 +324,13 @@ func expiry(format string, now time.Time, ttl time.Duration) any {
 func (c *client) Mint(ctx context.Context, req provider.MintRequest) (*provider.Token, error) {
 	// Names arrive fitted to the profile's limit (package ledger); a longer
 	// one is refused by checkMint before anything is sent.
-	if err := errors.Join(checkMint(c.p, req)...); err != nil {
+	if err := errors.Join(append(checkMint(c.p, req), checkSecrets(c.secrets, c.p.secrets)...)...); err != nil {
 		return nil, err
 	}
-	v := values{phName: req.Name, phClientID: c.clientID, phScopes: req.Scopes}
+	v := c.withSecrets(values{phName: req.Name, phClientID: c.clientID, phScopes: req.Scopes})
+	for name := range c.p.scopeValues {
+		v[phScopes+":"+name], _ = c.p.scopeValue(name, req.Scopes)
+	}
 	if req.Description != "" {
 		v[phDescription] = req.Description
 	}
@@ -240,28 +351,92 @@ func (c *client) Mint(ctx context.Context, req provider.MintRequest) (*provider.
 		hr.Body = b
 	}
 	resp, err := c.http.Do(ctx, hr)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		var tok *provider.Token
+		if tok, err = c.decodeSecret(resp, c.p.create.success, c.p.createResp); err == nil {
+			return c.finish(tok, req, start), nil
+		}
 	}
-	tok, err := c.decodeSecret(resp, c.p.create.success, c.p.createResp)
-	if err != nil {
-		return nil, err
+	if c.p.nameField == nameNone && httpx.Ambiguous(err) {
+		c.lostCreate(ctx, start)
 	}
+	return nil, err
+}
+
+// finish completes a minted token from the request.
+func (c *client) finish(tok *provider.Token, req provider.MintRequest, start time.Time) *provider.Token {
 	if tok.Name == "" {
 		tok.Name = req.Name
 	}
 	if tok.Scopes == nil && !c.p.createResp.scopes.set() {
 		tok.Scopes = slices.Clone(req.Scopes)
 	}
-	if req.TTL > 0 && c.p.createResp.expiresAt.set() {
-		switch {
-		case tok.ExpiresAt.IsZero():
-			c.warn("the %s service set no expiry on token %s: only the post-step revocation bounds its life", redact.Neutralize(c.p.Name), redact.Neutralize(tok.ID))
-		case tok.ExpiresAt.After(start.Add(req.TTL + time.Minute)):
-			c.warn("the %s service set token %s to expire at %s, later than the requested ttl of %s", redact.Neutralize(c.p.Name), redact.Neutralize(tok.ID), tok.ExpiresAt.Format(time.RFC3339), req.TTL)
+	c.warnExpiry(tok, req.TTL, start)
+	return tok
+}
+
+// lostWindow is how far around a lost create a listed token's creation
+// time may be to be named as a candidate (clocks differ).
+const lostWindow = time.Minute
+
+// lostCreate warns after a create whose answer was lost, for a service
+// that keeps no token name: the token it may have made cannot be told from
+// the account's others, so nothing is revoked; the warning says when, and
+// names the listed tokens created about then as candidates to check.
+func (c *client) lostCreate(ctx context.Context, start time.Time) {
+	svc := redact.Neutralize(c.p.Name)
+	end := c.now()
+	msg := fmt.Sprintf("%s: the create sent at %s lost its answer and may have made a token; the service keeps no token name, so tokenmint cannot attribute it and leaves it alone", svc, start.UTC().Format(time.RFC3339))
+	if c.p.list == nil {
+		c.warn("%s. Find it among the account's tokens and revoke it there; until then only the service's own expiry bounds it", msg)
+		return
+	}
+	where := c.p.list.method + " " + redact.Neutralize(c.p.list.path.render(values{phClientID: c.clientID}, nil))
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	all, err := c.listAll(lctx, "")
+	var cand []string
+	for _, t := range all {
+		if !t.Revoked && !t.CreatedAt.IsZero() && !t.CreatedAt.Before(start.Add(-lostWindow)) && !t.CreatedAt.After(end.Add(lostWindow)) {
+			cand = append(cand, fmt.Sprintf("%s (%s)", redact.Neutralize(t.ID), t.CreatedAt.UTC().Format("15:04:05.000Z")))
 		}
 	}
-	return tok, nil
+	switch {
+	case err != nil:
+		msg += ". Its token list could not be read"
+	case len(cand) > 3:
+		msg += fmt.Sprintf(". Tokens created about then: %s and %d more", strings.Join(cand[:3], ", "), len(cand)-3)
+	case len(cand) > 0:
+		msg += ". Tokens created about then: " + strings.Join(cand, ", ")
+	default:
+		msg += ". Its token list shows none created about then"
+	}
+	c.warn("%s. Check them (%s) and revoke the stray one (tokenmint revoke ID); until then only the service's own expiry bounds it", msg, where)
+}
+
+// warnExpiry says when the token may outlive the ttl.
+func (c *client) warnExpiry(tok *provider.Token, ttl time.Duration, start time.Time) {
+	if ttl <= 0 {
+		return
+	}
+	svc, id := redact.Neutralize(c.p.Name), redact.Neutralize(tok.ID)
+	switch {
+	case c.p.expiry == expiryNone:
+		c.warn("the %s service does not expire its tokens (the profile's create.expiry: none): the ttl of %s was not sent, and only revoking token %s bounds its life", svc, ttl, id)
+	case !tok.ExpiresAt.IsZero() && tok.ExpiresAt.After(start.Add(ttl+time.Minute)):
+		how := "later than the requested ttl of " + ttl.String()
+		if c.p.expiry != expirySent {
+			how += " (the service sets its own lifetime; the ttl was not sent)"
+		}
+		c.warn("the %s service set token %s to expire at %s, %s; until revoked it stays valid", svc, id, tok.ExpiresAt.Format(time.RFC3339), how)
+	case !tok.ExpiresAt.IsZero():
+	case c.p.expiry == expiryUndeclared:
+		c.warn("the ttl of %s was not sent to the %s service: the profile's create.body has no {{expiry}} and it declares no create.expiry; only revoking token %s bounds its life", ttl, svc, id)
+	case c.p.expiry == expiryFixed:
+		c.warn("the %s service gives token %s a lifetime of its own (create.expiry: fixed), which the profile does not read: the ttl of %s was not sent, and only revoking it bounds its life", svc, id, ttl)
+	case c.p.createResp.expiresAt.set():
+		c.warn("the %s service set no expiry on token %s: only revoking it bounds its life", svc, id)
+	}
 }
 
 // decodeSecret reads a create or rotate answer.
@@ -345,7 +520,11 @@ func (f fields) token(doc any, withSecret bool) (*provider.Token, error) {
 		t.ExpiresAt = e
 	}
 	if v, ok := f.createdAt.first(doc); ok {
-		if c, err := parseTime(v, f.expiresAtFormat); err == nil {
+		format := f.expiresAtFormat
+		if format == fmtJWT {
+			format = fmtRFC3339 // jwt describes where the expiry sits, not the creation time
+		}
+		if c, err := parseTime(v, format); err == nil {
 			t.CreatedAt = c
 		}
 	}
@@ -365,6 +544,8 @@ func parseTime(v any, format string) (time.Time, error) {
 		return time.Time{}, errors.New("not a timestamp")
 	}
 	switch format {
+	case fmtJWT:
+		return jwtExpiry(s)
 	case fmtUnix, fmtUnixMS:
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e15 {
@@ -384,21 +565,135 @@ func parseTime(v any, format string) (time.Time, error) {
 	}
 }
 
+// jwtExpiry reads the exp claim of a JWT without verifying it (the service
+// signed it; tokenmint only wants to know when it ends). Errors never carry
+// the token.
+func jwtExpiry(s string) (time.Time, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return time.Time{}, errors.New("not a JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return time.Time{}, errors.New("not a JWT")
+	}
+	var claims struct {
+		Exp *json.Number `json:"exp"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	if err := dec.Decode(&claims); err != nil {
+		return time.Time{}, errors.New("not a JWT")
+	}
+	if claims.Exp == nil {
+		return time.Time{}, nil // no exp: no expiry
+	}
+	return parseTime(*claims.Exp, fmtUnix)
+}
+
 func (c *client) Revoke(ctx context.Context, t provider.Token) error {
 	if t.ID == "" {
 		return fmt.Errorf("failed to revoke: %w", provider.ErrNoID)
 	}
 	v := values{phID: t.ID, phClientID: c.clientID}
-	ok := append(slices.Clone(c.p.gone), c.p.revoke.success...)
-	_, err := c.http.Do(ctx, &httpx.Request{Method: c.p.revoke.method, URL: c.url(c.p.revoke.path, v), Header: c.header(), OK: ok})
-	return err
+	req := &httpx.Request{Method: c.p.revoke.method, URL: c.url(c.p.revoke.path, v), Header: c.header()}
+	// First pass: every status a rule names is an answer to judge here.
+	var plain []int
+	for _, r := range append(slices.Clone(c.p.revokeOK), c.p.revokeGone...) {
+		req.OK = append(req.OK, r.status)
+		if r.ptr == nil {
+			plain = append(plain, r.status)
+		}
+	}
+	resp, err := c.http.Do(ctx, req)
+	if err != nil {
+		return err
+	}
+	if c.judgeRevoke(resp) {
+		return nil
+	}
+	if resp.Status >= 200 && resp.Status < 300 {
+		return fmt.Errorf("%w: the %s service answered %d with a body the profile's revoke rules do not accept", httpx.ErrUnreadable, redact.Neutralize(c.p.Name), resp.Status)
+	}
+	// A status whose body rule did not match is an ordinary failure: send
+	// again with only the status-only rules, retried as usual (a revoke is
+	// idempotent).
+	req.OK = plain
+	resp, err = c.http.Do(ctx, req)
+	if err != nil {
+		return err
+	}
+	if c.judgeRevoke(resp) {
+		return nil
+	}
+	return fmt.Errorf("%w: the %s service answered %d to the revoke", httpx.ErrUnreadable, redact.Neutralize(c.p.Name), resp.Status)
+}
+
+// judgeRevoke reports whether a revoke answer means revoked or gone.
+func (c *client) judgeRevoke(resp *httpx.Response) bool {
+	if c.p.revokeOK == nil && resp.Status >= 200 && resp.Status < 300 {
+		return true
+	}
+	var doc any
+	decoded := false
+	for _, r := range append(slices.Clone(c.p.revokeOK), c.p.revokeGone...) {
+		if r.status != resp.Status {
+			continue
+		}
+		if r.ptr == nil {
+			return true
+		}
+		if !decoded {
+			doc, _ = decodeDoc(resp)
+			decoded = true
+		}
+		if got, ok := r.ptr.first(doc); ok && sameJSON(got, r.equals) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameJSON compares a decoded JSON value with a profile value.
+func sameJSON(got, want any) bool {
+	switch g := got.(type) {
+	case string:
+		w, ok := want.(string)
+		return ok && g == w
+	case bool:
+		w, ok := want.(bool)
+		return ok && g == w
+	case json.Number:
+		switch w := want.(type) {
+		case int:
+			return g.String() == strconv.Itoa(w)
+		case int64:
+			return g.String() == strconv.FormatInt(w, 10)
+		case uint64:
+			return g.String() == strconv.FormatUint(w, 10)
+		case float64:
+			f, err := g.Float64()
+			return err == nil && f == w
+		}
+	}
+	return false
 }
 
 func (c *client) List(ctx context.Context, nameHint string) ([]provider.Token, error) {
-	l := c.p.list
-	if l == nil {
+	if c.p.list == nil {
 		return nil, provider.ErrNotSupported
 	}
+	if c.p.nameField == nameNone {
+		// Tokens without a name cannot be attributed to a step: a listing
+		// must not pass for "found nothing under that name".
+		return nil, fmt.Errorf("%w: the %s service keeps no token name (the profile's name_field: none), so its tokens cannot be found by name", provider.ErrNotSupported, redact.Neutralize(c.p.Name))
+	}
+	return c.listAll(ctx, nameHint)
+}
+
+// listAll reads the profile's listing.
+func (c *client) listAll(ctx context.Context, nameHint string) ([]provider.Token, error) {
+	l := c.p.list
 	v := values{phName: nameHint, phClientID: c.clientID}
 	q := url.Values{}
 	for k, t := range l.query {
@@ -463,6 +758,31 @@ func (c *client) List(ctx context.Context, nameHint string) ([]provider.Token, e
 	}
 	return out, nil
 }
+
+// Get reads one token by ID from the profile's listing (never its
+// secret); provider.ErrNotFound when the listing does not hold it. It works
+// also for a service that keeps no name: an ID is unique. With a profile
+// whose revoke cannot tell an unknown ID from a revoked one
+// (cannot_tell_unknown), it is how to tell.
+func (c *client) Get(ctx context.Context, id string) (*provider.Token, error) {
+	if c.p.list == nil {
+		return nil, provider.ErrNotSupported
+	}
+	all, err := c.listAll(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range all {
+		if t.ID == id {
+			return &t, nil
+		}
+	}
+	return nil, fmt.Errorf("failed to find token %s: %w", redact.Neutralize(id), provider.ErrNotFound)
+}
+
+// CannotTellUnknown reports whether the service answers a revoke of an
+// unknown ID as it answers a real one (revoke.cannot_tell_unknown).
+func (p *Profile) CannotTellUnknown() bool { return p.cannotTell }
 
 // Rotate calls the profile's rotate endpoint: same ID, new secret.
 func (c *client) Rotate(ctx context.Context, id string) (*provider.Token, error) {

@@ -403,7 +403,7 @@ func TestList_Paging(t *testing.T) {
 	t.Cleanup(srv.Close)
 	cfg := `
 auth: {header: Authorization, value: "Bearer {{admin_key}}"}
-create: {path: /tokens, body: {name: "{{name}}"}, response: {id: /id, secret: /token}}
+create: {path: /tokens, body: {name: "{{name}}"}, expiry: fixed, response: {id: /id, secret: /token}}
 revoke: {path: "/tokens/{{id}}"}
 list:
   path: /tokens

@@ -3,6 +3,7 @@ package rest
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,13 +18,20 @@ const (
 	phID          = "id"
 	phClientID    = "client_id"
 	phAdminKey    = "admin_key"
+	// phSecret is {{secret:NAME}}: a secret the profile declares under
+	// secrets, given through the provider-secrets input.
+	phSecret = "secret"
 )
+
+// identRE is a secret name or a scope_values name.
+var identRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
 
 // Expiry formats (create.expiry_format and {{expiry:FORMAT}}).
 const (
 	fmtRFC3339 = "rfc3339"
 	fmtUnix    = "unix"
 	fmtUnixMS  = "unix_ms" // response timestamps only
+	fmtJWT     = "jwt"     // response only: the exp claim of a JWT (read, not verified)
 	fmtSeconds = "seconds"
 	fmtDays    = "days"
 )
@@ -80,8 +88,14 @@ func placeholderAllowed(name string, allowed []string) bool {
 		if a != base {
 			continue
 		}
+		if base == phSecret {
+			return hasFormat && identRE.MatchString(format)
+		}
 		if !hasFormat {
 			return true
+		}
+		if base == phScopes {
+			return identRE.MatchString(format)
 		}
 		if base == phExpiry {
 			for _, f := range requestExpiryFormats {
@@ -100,10 +114,18 @@ func listPlaceholders(allowed []string) string {
 	}
 	out := make([]string, 0, len(allowed))
 	for _, a := range allowed {
-		out = append(out, "{{"+a+"}}")
-		if a == phExpiry {
-			out = append(out, "{{expiry:FORMAT}}")
+		switch a {
+		case phSecret:
+			out = append(out, "{{secret:NAME}}")
+			continue
+		case phExpiry:
+			out = append(out, "{{expiry}}", "{{expiry:FORMAT}}")
+			continue
+		case phScopes:
+			out = append(out, "{{scopes}}", "{{scopes:NAME}}")
+			continue
 		}
+		out = append(out, "{{"+a+"}}")
 	}
 	return strings.Join(out, ", ")
 }
@@ -139,6 +161,17 @@ func (t tmpl) uses(base string) bool {
 	return false
 }
 
+// placeholders returns the placeholders of t ("secret:password").
+func (t tmpl) placeholders() []string {
+	var out []string
+	for _, p := range t.parts {
+		if p.ph != "" {
+			out = append(out, p.ph)
+		}
+	}
+	return out
+}
+
 // hasPlaceholder reports whether t has any placeholder.
 func (t tmpl) hasPlaceholder() bool {
 	for _, p := range t.parts {
@@ -163,6 +196,12 @@ func str(v any) string {
 		return strings.Join(x, ",")
 	case int64:
 		return strconv.FormatInt(x, 10)
+	case bool:
+		return strconv.FormatBool(x)
+	case int:
+		return strconv.Itoa(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
 	default:
 		return ""
 	}
@@ -246,6 +285,23 @@ func bodyUses(v any, base string) bool {
 		return x.uses(base)
 	}
 	return false
+}
+
+// bodyTemplates calls fn for every template of the compiled tree with the
+// JSON pointer of its place ("/labels/0").
+func bodyTemplates(v any, at string, fn func(ptr string, t tmpl)) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			bodyTemplates(e, at+"/"+strings.NewReplacer("~", "~0", "/", "~1").Replace(k), fn)
+		}
+	case []any:
+		for i, e := range x {
+			bodyTemplates(e, at+"/"+strconv.Itoa(i), fn)
+		}
+	case tmpl:
+		fn(at, x)
+	}
 }
 
 // absent marks a value that leaves its member out.
