@@ -500,7 +500,9 @@ func TestExec_Model(t *testing.T) {
 	t.Parallel()
 	seed := time.Now().UnixNano()
 	if v := os.Getenv("EXEC_MODEL_SEED"); v != "" {
-		fmt.Sscan(v, &seed)
+		if _, err := fmt.Sscan(v, &seed); err != nil {
+			t.Fatalf("EXEC_MODEL_SEED: %v", err)
+		}
 	}
 	t.Logf("seed %d (EXEC_MODEL_SEED=%d to replay)", seed, seed)
 	rng := rand.New(rand.NewPCG(uint64(seed), 14))

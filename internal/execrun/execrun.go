@@ -78,7 +78,7 @@ func Run(s Spec) (Result, error) {
 	if len(s.Args) == 0 {
 		return Result{}, errors.New("failed to run: no command")
 	}
-	cmd := exec.Command(s.Args[0], s.Args[1:]...) //nolint:gosec // running the user's COMMAND is the point of exec
+	cmd := exec.Command(s.Args[0], s.Args[1:]...) //nolint:gosec,noctx // running the user's COMMAND is the point of exec; it ends by the signals forwarded to it, never by a context, so that it is revoked after it ended
 	if cmd.Err != nil {
 		return Result{}, &StartError{Command: s.Args[0], Err: cmd.Err}
 	}

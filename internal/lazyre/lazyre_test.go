@@ -21,7 +21,8 @@ func TestRegexp(t *testing.T) {
 	if got := New(`[^a-z]+`).ReplaceAllString("a1b--c", "_"); got != "a_b_c" {
 		t.Errorf("ReplaceAllString = %q", got)
 	}
-	if r.Regexp() != r.Regexp() {
+	first, second := r.Regexp(), r.Regexp()
+	if first != second {
 		t.Error("compiled more than once")
 	}
 }
