@@ -43,7 +43,7 @@ echo "== action: main and post, as the runner runs them"
 for f in output env state summary; do : >"$work/$f"; done
 phase() {
   env -i PATH="$PATH" HOME="$work" \
-    GITHUB_ACTIONS=true GITHUB_REPOSITORY=octo-org/octo-repo GITHUB_RUN_ID=1 GITHUB_RUN_ATTEMPT=1 GITHUB_ACTION=mint \
+    GITHUB_ACTIONS=true GITHUB_REPOSITORY=octo-org/octo-repo GITHUB_JOB=deploy GITHUB_RUN_ID=1 GITHUB_RUN_ATTEMPT=1 GITHUB_ACTION=mint \
     GITHUB_OUTPUT="$work/output" GITHUB_ENV="$work/env" GITHUB_STATE="$work/state" GITHUB_STEP_SUMMARY="$work/summary" \
     "INPUT_PROVIDER=tooken" "INPUT_ADMIN-KEY=$TOKENMINT_ADMIN_KEY" "INPUT_API-URL=$TOKENMINT_API_URL" \
     "INPUT_SCOPES=tokens:read" "INPUT_TTL=1h" "INPUT_EXPORT-ENV=API_TOKEN" "INPUT_REVOKE=auto" "INPUT_REVOKE-FAILURE=warn" \
@@ -60,5 +60,5 @@ while IFS= read -r line; do
 done <"$work/state"
 phase "${state_env[@]}" "$tm" action post
 echo "== job summary:"; cat "$work/summary"
-echo "== tokens after post (all revoked):"
+echo "== tokens after post (the CLI's and the job's tokens revoked; the rotation's stays live: a secret holds it):"
 "$tm" list --all
