@@ -299,7 +299,13 @@ func (c *Client) backoff(attempt int) time.Duration {
 
 func (c *Client) apiError(resp *Response) *APIError {
 	e := &APIError{Service: c.service, Status: resp.Status, RequestID: firstHeader(resp.Header, "X-Request-Id", "X-GitHub-Request-Id", "Request-Id")}
-	e.Code, e.Message = parseErrorBody(resp.Body)
+	body := resp.Body
+	if c.masker != nil {
+		// Before parsing: parseErrorBody cuts a plain body to 200 bytes,
+		// and a secret cut in two would no longer match the masker.
+		body = []byte(c.masker.Mask(string(body)))
+	}
+	e.Code, e.Message = parseErrorBody(body)
 	if resp.Status/100 == 3 {
 		// A redirect SameHostRedirects refused (or one without Location).
 		e.Code, e.Message = "", "redirect not followed: "+redirectHint(resp.Header.Get("Location"))

@@ -339,6 +339,9 @@ func TestDo_APIErrorMaskedAndNeutralized(t *testing.T) {
 		{"plain_text", "upstream said tk_admin_9f8e7d6c5b4a\n::warning::x ##[endgroup]", nil},
 		{"base64_form", `{"message":"dGtfYWRtaW5fOWY4ZTdkNmM1YjRh"}`, nil},
 		{"request_id", `{"message":"x"}`, map[string]string{"X-Request-Id": "tk_admin_9f8e7d6c5b4a\n::add-mask::y"}},
+		// A plain body is cut to 200 bytes: a secret across the cut must be
+		// masked before, or its first part survives.
+		{"plain_text_across_the_cut", strings.Repeat("x", 190) + " tk_admin_9f8e7d6c5b4a", nil},
 	}
 	masker := redact.NewMasker()
 	masker.Add(secret)
@@ -357,6 +360,9 @@ func TestDo_APIErrorMaskedAndNeutralized(t *testing.T) {
 				if strings.Contains(text, f) {
 					t.Fatalf("error text holds the secret (form %q): %q", f, text)
 				}
+			}
+			if strings.Contains(text, secret[:9]) {
+				t.Fatalf("error text holds the start of the secret: %q", text)
 			}
 			if strings.ContainsAny(text, "\r\n") || strings.Contains(text, "::") || strings.Contains(text, "##[") {
 				t.Fatalf("error text is not neutralized: %q", text)
