@@ -11,6 +11,7 @@ import (
 	"github.com/tokenmint/tokenmint/internal/config"
 	"github.com/tokenmint/tokenmint/internal/ledger"
 	"github.com/tokenmint/tokenmint/internal/provider"
+	"github.com/tokenmint/tokenmint/internal/redact"
 )
 
 // Main runs the main phase. It reports failures itself and returns
@@ -96,6 +97,10 @@ func Main(ctx context.Context, rt *Runtime) error {
 	tok, err := ledger.Mint(ctx, p, cfg.MintRequest(), l, mintOpts)
 	rt.warnCleanup(l)
 	if err != nil {
+		if tok != nil { // created, but its ID could not be saved
+			rt.errorf("failed to mint a %s token (token %s was created): %v", cfg.Provider, redact.Neutralize(tok.ID), err)
+			return ErrFailed
+		}
 		rt.errorf("failed to mint a %s token: %v", cfg.Provider, err)
 		return ErrFailed
 	}

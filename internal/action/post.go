@@ -61,18 +61,21 @@ func Post(ctx context.Context, rt *Runtime) error {
 		return nil
 	}
 	providerSecrets, _ := config.ParseProviderSecrets(rt.input("provider-secrets")) // main checked them
+	var ledgerErr error
 	if lerr != nil {
-		return fail("%v; tokens of lost attempts cannot be cleaned up", lerr)
+		// The token state names is still revoked below; only the lost
+		// attempts' names are unknown.
+		ledgerErr = fail("%v; tokens of lost attempts cannot be cleaned up", lerr)
 	}
 	wanted := rt.state(stRevoke) == "true" && (id != "" || secret != "")
 	if !wanted && (id != "" || secret != "") && len(pending) == 0 {
 		rt.noticef("tokenmint: token %s is kept (revocation not wanted)", what)
-		return nil
+		return ledgerErr
 	}
 	if exp := rt.state(stExpires); exp != "" {
 		if t, err := time.Parse(time.RFC3339, exp); err == nil && !rt.Now().Before(t) {
 			rt.noticef("tokenmint: token %s expired at %s; nothing to revoke", what, exp)
-			return nil
+			return ledgerErr
 		}
 	}
 	spec, ok := all.Lookup(providerName)
@@ -138,6 +141,9 @@ func Post(ctx context.Context, rt *Runtime) error {
 		} else if len(res.Revoked) == 0 {
 			rt.infof("No token was left under the name(s) %s of lost attempts", redact.Neutralize(strings.Join(pending, ", ")))
 		}
+	}
+	if failed == nil {
+		failed = ledgerErr
 	}
 	return failed
 }

@@ -92,13 +92,7 @@ func (r Rotation) DefaultPrefix() string {
 		parts = append(parts, r.Environment)
 	}
 	parts = append(parts, r.SecretName, h)
-	var kept []string
-	for _, p := range parts {
-		if p = Sanitize(p); p != "" {
-			kept = append(kept, p)
-		}
-	}
-	return strings.Join(kept, "-")
+	return joinParts(parts...)
 }
 
 var unsafeRun = lazyre.New(`[^A-Za-z0-9._-]+`)

@@ -191,6 +191,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	tok, err := ledger.Mint(ctx, cfg.Provider, cfg.Request, l, cfg.Mint)
 	if err != nil {
+		if tok != nil { // created, but its ID could not be saved
+			return res, fmt.Errorf("failed to mint the rotated token (token %s was created): %w", redact.Neutralize(tok.ID), err)
+		}
 		return res, fmt.Errorf("failed to mint the rotated token: %w", err)
 	}
 	res.Token = tok
@@ -199,7 +202,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if err := cfg.OnToken(tok); err != nil {
 			// No target holds it yet: take it back.
 			if rerr := cfg.Provider.Revoke(context.WithoutCancel(ctx), *tok); rerr != nil {
-				cfg.logf("failed to revoke the new token %s after the hook failed: %v", redact.Neutralize(tok.ID), rerr)
+				return res, errors.Join(fmt.Errorf("failed to prepare the new token: %w", err),
+					fmt.Errorf("failed to revoke the new token %s after that; it stays live until it expires: %w", redact.Neutralize(tok.ID), rerr))
 			}
 			return res, fmt.Errorf("failed to prepare the new token: %w", err)
 		}
