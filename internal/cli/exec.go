@@ -138,6 +138,13 @@ func (c *cmd) exec(ctx context.Context, args []string) error {
 		defer signal.Stop(ch)
 		sigs = ch
 	}
+	// SIGPIPE is caught and never forwarded: concealed output is written by
+	// tokenmint itself, and `tokenmint exec … | head -1` must not kill it
+	// before it revokes (Go dies of a broken stdout or stderr otherwise).
+	// Caught, not ignored, so COMMAND does not inherit an ignored SIGPIPE.
+	pipe := make(chan os.Signal, 1)
+	signal.Notify(pipe, syscall.SIGPIPE)
+	defer signal.Stop(pipe)
 
 	var toks []*execToken
 	var revokeFailure string

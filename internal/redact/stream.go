@@ -162,7 +162,9 @@ func (s *Stream) timedFlush() {
 	if s.significant(work) {
 		return // wait for more input or Close
 	}
-	s.emit(work, len(s.tail), len(work), nil)
+	// Mask what is complete in the held-back part too: a short value can
+	// sit whole at its start, inside the start of a longer one.
+	s.emit(work, len(s.tail), len(work), s.occurrences(work, len(work)))
 	s.buf = s.buf[:0]
 }
 
